@@ -1,0 +1,3 @@
+from scc.cli import app
+
+app()

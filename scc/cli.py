@@ -1,0 +1,273 @@
+"""The ``scc`` command line. Every command has ``--help``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scc.config import get_settings, reset_settings_cache
+
+app = typer.Typer(
+    help="Sales Command Center: Salesforce + NetSuite into a governed warehouse, a live dashboard and agents.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+emulators_app = typer.Typer(help="The Salesforce and NetSuite emulators with the demo company.", no_args_is_help=True)
+app.add_typer(emulators_app, name="emulators")
+console = Console()
+
+
+def _override(**values) -> None:
+    """Apply command-line options as settings (through the environment, so child processes see them too)."""
+    for key, value in values.items():
+        if value is not None:
+            os.environ[f"SCC_{key.upper()}"] = str(value)
+    reset_settings_cache()
+
+
+def _generation_progress() -> tuple[Progress, callable]:
+    progress = Progress(
+        TextColumn("[bold blue]{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    tasks: dict[str, int] = {}
+
+    def report(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = progress.add_task(step, total=max(total, 1))
+        progress.update(tasks[step], completed=done, total=max(total, 1))
+
+    return progress, report
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")) -> None:
+    level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Show the effective settings (secrets masked) and where each can be changed."""
+    settings = get_settings()
+    table = Table("variable", "value", "what it is")
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        table.add_row(f"SCC_{name.upper()}", str(value), field.description or "")
+    console.print(table)
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(None, help="Folder for the stores (default: the emulators' data folder)."),
+    seed: int = typer.Option(None, help="Seed (default SCC_DEMO_SEED)."),
+    scale: float = typer.Option(None, help="Scale (default SCC_DEMO_SCALE; 1 = about 60,000 orders)."),
+    stories: bool = typer.Option(True, help="Plant the demo stories (see stories.json)."),
+) -> None:
+    """Generate the demo company into SQLite stores, deterministically from a seed."""
+    from emulators.demo_company import generate_company
+    from emulators.server import company_dir
+    from scc.config import today
+
+    _override(demo_seed=seed, demo_scale=scale)
+    settings = get_settings()
+    folder = out or company_dir(settings)
+    progress, report = _generation_progress()
+    started = time.perf_counter()
+    with progress:
+        files = generate_company(
+            folder, seed=settings.demo_seed, scale=settings.demo_scale, today=today(),
+            plant_stories=stories, progress=report,
+        )
+    console.print(
+        f"Generated in {time.perf_counter() - started:.1f} s into [bold]{folder}[/]\n"
+        f"fingerprint {files.fingerprint}\nstories: {files.stories}"
+    )
+
+
+@emulators_app.command("start")
+def emulators_start(
+    detach: bool = typer.Option(False, "--detach", "-d", help="Run in the background and return."),
+    fresh: bool = typer.Option(False, help="Regenerate the demo company, discarding earlier changes."),
+    faults: str = typer.Option(None, help="Fault plan, e.g. 'error_rate=0.1,latency_ms=50,seed=7'."),
+    live: bool = typer.Option(None, "--live/--no-live", help="Keep the company moving (default SCC_EMULATOR_LIVE)."),
+    webhook_url: str = typer.Option(None, help="Base URL for change events (<url>/salesforce, <url>/netsuite)."),
+    salesforce_port: int = typer.Option(None, help="HTTPS port of the Salesforce emulator."),
+    netsuite_port: int = typer.Option(None, help="HTTP port of the NetSuite emulator."),
+) -> None:
+    """Start the Salesforce and NetSuite emulators with the demo company (Ctrl-C stops them)."""
+    from emulators.server import RunInfo, prepare_company, run
+
+    _override(
+        emulator_faults=faults, emulator_live=live, emulator_webhook_url=webhook_url,
+        salesforce_emulator_port=salesforce_port, netsuite_emulator_port=netsuite_port,
+    )
+    settings = get_settings()
+    running = RunInfo.read(settings)
+    if running and _pid_alive(running.pid):
+        console.print(f"[yellow]Emulators already running (pid {running.pid}); `scc emulators stop` first.")
+        raise typer.Exit(1)
+    if detach:
+        _start_detached(fresh)
+        return
+    progress, report = _generation_progress()
+    with progress:
+        company = prepare_company(settings, fresh=fresh, progress=report)
+
+    def ready(info: RunInfo) -> None:
+        console.print(
+            f"[green]Emulators ready[/] (pid {info.pid})\n"
+            f"  Salesforce  {info.salesforce_url}   (CA: {settings.tls_dir / 'ca.pem'})\n"
+            f"  NetSuite    {info.netsuite_url}\n"
+            f"  company     {info.company_dir}\n"
+            "Press Ctrl-C to stop."
+        )
+
+    run(settings, company, on_ready=ready)
+    console.print("Emulators stopped.")
+
+
+def _start_detached(fresh: bool) -> None:
+    from emulators.server import RunInfo
+    from scc.processes import Supervisor, scc_command
+
+    settings = get_settings()
+    supervisor = Supervisor(settings.data_dir / "logs")
+    argv = scc_command("emulators", "start", *(["--fresh"] if fresh else []))
+    child = supervisor.start("emulators", argv)
+
+    def ready() -> bool:
+        info = RunInfo.read(settings)
+        return bool(info and info.pid == child.process.pid)
+
+    try:
+        supervisor.wait_until(child, ready, timeout=600)
+    except (RuntimeError, TimeoutError) as error:
+        child.stop()
+        console.print(f"[red]Emulators failed to start:[/] {error}")
+        raise typer.Exit(1) from error
+    info = RunInfo.read(settings)
+    console.print(f"[green]Emulators running in the background[/] (pid {info.pid}, log {child.log_path})")
+    console.print(f"  Salesforce  {info.salesforce_url}\n  NetSuite    {info.netsuite_url}")
+
+
+@emulators_app.command("stop")
+def emulators_stop() -> None:
+    """Stop emulators started with ``--detach``."""
+    from emulators.server import RunInfo
+
+    settings = get_settings()
+    info = RunInfo.read(settings)
+    if not info or not _pid_alive(info.pid):
+        console.print("No emulators running.")
+        RunInfo.path(settings).unlink(missing_ok=True)
+        return
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while _pid_alive(info.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _pid_alive(info.pid):
+        os.kill(info.pid, signal.SIGKILL)
+    RunInfo.path(settings).unlink(missing_ok=True)
+    console.print(f"Stopped emulators (pid {info.pid}).")
+
+
+@emulators_app.command("status")
+def emulators_status() -> None:
+    """Show whether the emulators run, where, and what they have served."""
+    from emulators.server import RunInfo
+
+    settings = get_settings()
+    info = RunInfo.read(settings)
+    if not info or not _pid_alive(info.pid):
+        console.print("Emulators: [red]not running[/]")
+        raise typer.Exit(1)
+    table = Table("emulator", "url", "requests", "faults injected")
+    for name, url in (("Salesforce", info.salesforce_url), ("NetSuite", _netsuite_root(info.netsuite_url))):
+        try:
+            stats = _admin(settings, url, "GET", "/__admin/stats")
+            faults = _admin(settings, url, "GET", "/__admin/faults")
+            total = sum(v for v in stats.get("requests", stats).values() if isinstance(v, int))
+            table.add_row(name, url, str(total), json.dumps(faults.get("injected", {})))
+        except httpx.HTTPError as error:
+            table.add_row(name, url, f"[red]unreachable: {error}", "")
+    console.print(f"Emulators: [green]running[/] (pid {info.pid}, company {info.company_dir})")
+    console.print(table)
+
+
+@emulators_app.command("faults")
+def emulators_faults(
+    settings_: list[str] = typer.Argument(None, metavar="KEY=VALUE...", help="Fault settings to change."),
+    reset: bool = typer.Option(False, help="Turn every fault off."),
+) -> None:
+    """Change fault injection on the running emulators, e.g. ``scc emulators faults error_rate=0.1``."""
+    from emulators.faults import FaultPlan
+    from emulators.server import RunInfo
+
+    settings = get_settings()
+    info = RunInfo.read(settings)
+    if not info or not _pid_alive(info.pid):
+        console.print("[red]No emulators running.")
+        raise typer.Exit(1)
+    if reset:
+        body = FaultPlan().__dict__
+    else:
+        try:
+            plan = FaultPlan.parse(",".join(settings_ or []))
+        except ValueError as error:
+            console.print(f"[red]{error}")
+            raise typer.Exit(2) from error
+        given = {part.split("=", 1)[0].strip() for part in settings_ or []}
+        body = {key: value for key, value in plan.__dict__.items() if key in given}
+    for url in (info.salesforce_url, _netsuite_root(info.netsuite_url)):
+        result = _admin(settings, url, "POST", "/__admin/faults", body)
+        console.print(f"{url}: {json.dumps(result.get('plan', result))}")
+
+
+@app.command()
+def demo(
+    fresh: bool = typer.Option(False, help="Regenerate the demo company, discarding earlier changes."),
+) -> None:
+    """Start the whole product on the embedded defaults; Ctrl-C stops everything."""
+    from scc.demo import run_demo
+
+    raise typer.Exit(run_demo(fresh=fresh, console=console))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _netsuite_root(netsuite_url: str) -> str:
+    return netsuite_url.removesuffix("/services/rest")
+
+
+def _admin(settings, base_url: str, method: str, path: str, body: dict | None = None) -> dict:
+    verify = str(settings.tls_dir / "ca.pem") if base_url.startswith("https") else True
+    with httpx.Client(verify=verify, trust_env=False, timeout=10) as client:
+        response = client.request(method, base_url + path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+
+if __name__ == "__main__":
+    app()
