@@ -60,8 +60,15 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEB
 
 
 @app.command("settings")
-def show_settings() -> None:
+def show_settings(
+    markdown: bool = typer.Option(False, help="Print the README's table of variables and defaults instead."),
+) -> None:
     """Show the effective settings (secrets masked) and where each can be changed."""
+    from scc.config import settings_markdown_table
+
+    if markdown:
+        print(settings_markdown_table())
+        return
     settings = get_settings()
     table = Table("variable", "value", "what it is")
     for name, field in type(settings).model_fields.items():

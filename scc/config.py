@@ -167,3 +167,17 @@ def today() -> dt.date:
     """The product's one clock: ``SCC_TODAY`` when set, else the real UTC date."""
     pinned = get_settings().today
     return pinned if pinned is not None else dt.datetime.now(dt.timezone.utc).date()
+
+
+def settings_markdown_table() -> str:
+    """The README's table of every setting with its default (``scc settings --markdown``)."""
+    rows = ["| variable | default | what it is |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, SecretStr):
+            default = default.get_secret_value()
+        if isinstance(default, Path):
+            default = "./" + str(default.relative_to(PROJECT_ROOT)) if default.is_relative_to(PROJECT_ROOT) else default
+        shown = "(empty)" if default in (None, "") else f"`{default}`"
+        rows.append(f"| `SCC_{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)
