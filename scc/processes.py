@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -91,3 +92,10 @@ class Supervisor:
 def scc_command(*args: str) -> list[str]:
     """The argv to run an ``scc`` sub-command with this interpreter (works without the venv on PATH)."""
     return [sys.executable, "-m", "scc", *args]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now (for tests and benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,15 +15,11 @@ import httpx
 import pytest
 import requests
 
+from scc.processes import free_port
+
 TEST_TODAY = "2026-05-20"
 TEST_SCALE = "0.05"
 TEST_SEED = "42"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from emulators.faults import Fault, FaultInjector, FaultPlan
 from scc.cli import app
 from scc.config import PROJECT_ROOT, OFFLINE_ENVIRONMENT, settings_markdown_table
 
-from .conftest import free_port
+from scc.processes import free_port
 
 
 def test_readme_lists_every_setting_with_its_default():

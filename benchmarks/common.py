@@ -1,0 +1,90 @@
+"""What the benchmarks share: machine description, timing in a child process, the results file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def machine_description() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem_kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
+    except (OSError, StopIteration):
+        mem_kb = 0
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
+
+
+def run_child(code: str, env: dict | None = None, timeout: float = 1800) -> tuple[dict, float, float]:
+    """Run Python ``code`` in a fresh interpreter; return (its JSON on stdout, seconds, peak RSS MiB).
+
+    A fresh process per measurement gives an honest peak memory figure (ru_maxrss of the child alone).
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{proc.stderr[-3000:]}")
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the max over all children so far; good enough when runs grow in size.
+    peak_mib = max(peak_kib, before) / 1024
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return (json.loads(lines[-1]) if lines else {}), seconds, peak_mib
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
+    out += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def render_results(paths: list[Path]) -> str:
+    parts = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`python -m benchmarks`). Each section says when and on what machine it",
+        "was measured; compare the ratios to the baseline measured in the same run, not absolute figures.",
+    ]
+    for path in paths:
+        if not path.exists():
+            continue
+        section = json.loads(path.read_text())
+        m = section["machine"]
+        parts += [
+            "",
+            f"## {section['title']}",
+            "",
+            f"_{m['date']}; {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; Python {m['python']}_",
+            "",
+            section["body"],
+            "",
+            f"**Summary:** {section['summary']}",
+        ]
+    return "\n".join(parts) + "\n"
