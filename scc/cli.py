@@ -245,6 +245,87 @@ def emulators_faults(
 
 
 @app.command()
+def sync(
+    source: str = typer.Argument("all", help="salesforce, netsuite or all."),
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="Drop the raw tables and load everything anew."),
+) -> None:
+    """Load Salesforce and/or NetSuite into the warehouse, incrementally (only what changed)."""
+    from pipelines.errors import SyncError
+    from pipelines.http import BudgetExhausted
+    from pipelines.progress import SyncProgress
+    from pipelines.run import SOURCES, sync as run_sync
+
+    if source not in (*SOURCES, "all"):
+        console.print(f"[red]Unknown source {source!r}[/]; choose salesforce, netsuite or all.")
+        raise typer.Exit(2)
+    chosen = SOURCES if source == "all" else (source,)
+    results, failed = [], False
+    for name in chosen:
+        progress = SyncProgress(name)
+        try:
+            with _live_sync_table(progress):
+                results.append(run_sync(name, full_refresh=full_refresh, progress=progress))
+        except (SyncError, BudgetExhausted) as error:
+            console.print(f"[red]{name}: {error}")
+            failed = True
+        except Exception as error:  # dlt wraps source errors in its own exceptions
+            cause = _root_cause(error)
+            if isinstance(cause, (SyncError, BudgetExhausted)):
+                console.print(f"[red]{name}: {cause}")
+            else:
+                console.print(f"[red]{name}: sync failed: {cause!r}")
+            failed = True
+    if results:
+        console.print(_sync_summary(results))
+    raise typer.Exit(1 if failed else 0)
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    while error.__cause__ is not None or error.__context__ is not None:
+        error = error.__cause__ or error.__context__
+    return error
+
+
+def _progress_table(progress) -> Table:
+    table = Table("resource", "pages", "rows", "deleted", "rows/s", title=f"{progress.source}")
+    for entry in progress.resources.values():
+        state = "" if entry.finished else " …"
+        table.add_row(entry.name + state, str(entry.pages), f"{entry.rows:,}", f"{entry.deleted:,}",
+                      f"{entry.rows_per_second:,.0f}")
+    usage = f", API usage {progress.api_usage[0]:,}/{progress.api_usage[1]:,}" if progress.api_usage else ""
+    table.caption = f"{progress.requests} requests{usage}"
+    return table
+
+
+def _live_sync_table(progress):
+    from rich.live import Live
+
+    class _Renderable:
+        def __rich__(self):
+            return _progress_table(progress)
+
+    return Live(_Renderable(), console=console, refresh_per_second=4, transient=True)
+
+
+def _sync_summary(results) -> Table:
+    table = Table("source", "resource", "rows fetched", "deleted", "rows loaded", "seconds", title="Sync summary")
+    for result in results:
+        for entry in result.progress.resources.values():
+            loaded = result.loaded_rows.get(_table_name(entry.name), 0)
+            table.add_row(result.source, entry.name, f"{entry.rows:,}", f"{entry.deleted:,}", f"{loaded:,}",
+                          f"{entry.seconds:.1f}")
+        table.add_row(result.source, "[bold]total", f"[bold]{result.progress.total_rows:,}", "",
+                      f"[bold]{sum(result.loaded_rows.values()):,}", f"[bold]{result.seconds:.1f}", end_section=True)
+    return table
+
+
+def _table_name(resource: str) -> str:
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+    return NamingConvention().normalize_table_identifier(resource)
+
+
+@app.command()
 def demo(
     fresh: bool = typer.Option(False, help="Regenerate the demo company, discarding earlier changes."),
 ) -> None:

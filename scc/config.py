@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     demo_mode: bool = Field(True, description="Use the built-in emulators and demo credentials.")
     log_level: str = Field("INFO", description="Python logging level.")
 
+    # --- warehouse -----------------------------------------------------------------------------
+    warehouse_url: str | None = Field(
+        None,
+        description="PostgreSQL URL (postgresql://user:password@host:port/db) to use PostgreSQL as the "
+        "warehouse; empty: the embedded DuckDB file <data_dir>/warehouse.duckdb.",
+    )
+    sync_page_size: int = Field(1000, description="Rows per SuiteQL page (NetSuite allows at most 1000).")
+    sync_max_retries: int = Field(8, description="Retries of one vendor call before a sync gives up.")
+    salesforce_daily_budget_share: float = Field(
+        0.8, description="Share of the Salesforce daily API budget a sync may use before it stops."
+    )
+
     # --- demo company --------------------------------------------------------------------------
     demo_seed: int = Field(42, description="Seed of the generated demo company.")
     demo_scale: float = Field(1.0, description="Size of the demo company (1 = about 60,000 orders).")

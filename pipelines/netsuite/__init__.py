@@ -1,0 +1,235 @@
+"""The NetSuite source: customers, items, inventory by location, employees, locations, sales orders and
+invoices with their lines, all through SuiteQL.
+
+* Incremental on ``lastmodifieddate`` and merged on the internal id; lines are re-read for every changed
+  transaction and merged on the transaction (``merge_key``), so a line removed in NetSuite goes too.
+* Deletions come from SuiteQL's ``deletedrecord`` table and remove the record (and its lines).
+* Pages are cut by key (``WHERE id > :last ORDER BY id``), never by offset alone, since SuiteQL stops at
+  100,000 rows per query.
+* Small reference tables (inventory, employees, locations) are re-read whole each run, paged by offset.
+SuiteQL returns every value as text; dates only as ``M/D/YYYY`` unless formatted, so the queries
+format them with ``TO_CHAR`` and :func:`_typed` gives each column its type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import dlt
+
+from pipelines.netsuite.client import NetSuiteClient
+from pipelines.progress import SyncProgress
+from scc.config import Settings, get_settings
+
+EPOCH = "1970-01-01 00:00:00"
+_DATETIME = "'YYYY-MM-DD HH24:MI:SS'"
+_DATE = "'YYYY-MM-DD'"
+_DLT_TYPES = {"int": "bigint", "float": "double", "text": "text", "date": "date", "datetime": "timestamp"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """One warehouse table read from SuiteQL: its columns (name -> type), where and how."""
+
+    name: str
+    source: str  # SuiteQL table, aliased ``r``
+    columns: dict[str, str]
+    key: str = "id"
+    where: str = "1 = 1"
+    incremental: bool = True
+    deleted_type: str | None = None  # record type in deletedrecord
+
+    def select(self) -> str:
+        parts = []
+        for column, kind in self.columns.items():
+            expr = f"r.{column}"
+            if kind == "datetime":
+                expr = f"TO_CHAR(r.{column}, {_DATETIME})"
+            elif kind == "date":
+                expr = f"TO_CHAR(r.{column}, {_DATE})"
+            parts.append(f"{expr} AS {column}")
+        return ", ".join(parts)
+
+
+_TRANSACTION_COLUMNS = {
+    "id": "int", "tranid": "text", "type": "text", "entity": "int", "employee": "int", "trandate": "date",
+    "duedate": "date", "status": "text", "foreigntotal": "float", "foreignamountunpaid": "float",
+    "createdfrom": "int", "memo": "text", "externalid": "text", "source": "text", "createddate": "datetime",
+    "lastmodifieddate": "datetime",
+}
+_LINE_COLUMNS = {
+    "uniquekey": "int", "transaction": "int", "id": "int", "linesequencenumber": "int", "item": "int",
+    "location": "int", "quantity": "float", "rate": "float", "foreignamount": "float",
+    "quantityshiprecv": "float", "quantitybilled": "float", "isclosed": "text",
+}
+
+TABLES: tuple[Table, ...] = (
+    Table("customers", "customer", {
+        "id": "int", "entityid": "text", "companyname": "text", "email": "text", "phone": "text",
+        "salesrep": "int", "creditlimit": "float", "balance": "float", "terms": "text", "category": "text",
+        "isinactive": "text", "externalid": "text", "datecreated": "datetime", "lastmodifieddate": "datetime",
+    }, deleted_type="customer"),
+    Table("items", "item", {
+        "id": "int", "itemid": "text", "displayname": "text", "salesdescription": "text", "itemtype": "text",
+        "custitem_scc_category": "text", "baseprice": "float", "custitem_scc_min_price": "float",
+        "cost": "float", "isinactive": "text", "externalid": "text", "createddate": "datetime",
+        "lastmodifieddate": "datetime",
+    }, deleted_type="item"),
+    Table("sales_orders", "transaction", _TRANSACTION_COLUMNS, where="r.type = 'SalesOrd'",
+          deleted_type="salesorder"),
+    Table("invoices", "transaction", _TRANSACTION_COLUMNS, where="r.type = 'CustInvc'", deleted_type="invoice"),
+    Table("inventory", "inventoryitemlocations", {
+        "item": "int", "location": "int", "quantityonhand": "float", "quantityavailable": "float",
+        "quantitycommitted": "float", "quantitybackordered": "float",
+    }, key="item", incremental=False),
+    Table("employees", "employee", {
+        "id": "int", "entityid": "text", "firstname": "text", "lastname": "text", "email": "text",
+        "issalesrep": "text", "isinactive": "text", "custentity_scc_sf_user_id": "text",
+    }, incremental=False),
+    Table("locations", "location", {"id": "int", "name": "text", "isinactive": "text"}, incremental=False),
+)
+LINE_TABLES = {"sales_order_lines": ("SalesOrd", "salesorder"), "invoice_lines": ("CustInvc", "invoice")}
+
+
+def _typed(row: dict, columns: dict[str, str]) -> dict:
+    """SuiteQL's text values as typed values (null columns are omitted by SuiteQL: they come back None)."""
+    out = {}
+    for column, kind in columns.items():
+        value = row.get(column)
+        if value is not None and value != "":
+            if kind == "int":
+                value = int(value)
+            elif kind == "float":
+                value = float(value)
+        else:
+            value = None
+        out[column] = value
+    return out
+
+
+def _dlt_columns(columns: dict[str, str], *, deletable: bool) -> dict:
+    hints = {name: {"data_type": _DLT_TYPES[kind], "nullable": True} for name, kind in columns.items()}
+    if deletable:
+        hints["_deleted"] = {"data_type": "bool", "nullable": True, "hard_delete": True}
+    return hints
+
+
+@dlt.source(name="netsuite", max_table_nesting=0)
+def netsuite_source(
+    tables: tuple[str, ...] | None = None,
+    settings: Settings | None = None,
+    progress: SyncProgress | None = None,
+    client: NetSuiteClient | None = None,
+):
+    settings = settings or get_settings()
+    progress = progress or SyncProgress("netsuite")
+    client = client or NetSuiteClient(settings, progress)
+    wanted = set(tables) if tables else None
+    for table in TABLES:
+        if wanted and table.name not in wanted:
+            continue
+        if table.incremental:
+            resource = dlt.resource(
+                _incremental_rows, name=table.name, primary_key=table.key, write_disposition="merge",
+                columns=_dlt_columns(table.columns, deletable=True),
+            )
+            yield resource(client, progress, table)
+        else:
+            resource = dlt.resource(
+                _all_rows, name=table.name, write_disposition="replace",
+                columns=_dlt_columns(table.columns, deletable=False),
+            )
+            yield resource(client, progress, table)
+    for name, (tran_type, deleted_type) in LINE_TABLES.items():
+        if wanted and name not in wanted:
+            continue
+        resource = dlt.resource(
+            _line_rows, name=name, primary_key="uniquekey", merge_key="transaction", write_disposition="merge",
+            columns=_dlt_columns({**_LINE_COLUMNS, "transaction_lastmodified": "datetime"}, deletable=True),
+        )
+        yield resource(client, progress, name, tran_type, deleted_type)
+
+
+def _since_clause(column: str, since: str) -> str:
+    return f"{column} >= TO_TIMESTAMP('{since}', {_DATETIME})"
+
+
+def _incremental_rows(
+    client: NetSuiteClient,
+    progress: SyncProgress,
+    table: Table,
+    modified=dlt.sources.incremental("lastmodifieddate", initial_value=EPOCH),
+) -> Iterator[list[dict]]:
+    since = modified.last_value or EPOCH
+    query = (
+        f"SELECT {table.select()} FROM {table.source} r "
+        f"WHERE {table.where} AND {_since_clause('r.lastmodifieddate', since)} AND {{after}} ORDER BY r.{table.key}"
+    )
+    progress.start(table.name)
+    for page in client.keyset_pages(query, f"r.{table.key}"):
+        progress.page(table.name, len(page))
+        yield [_typed(row, table.columns) for row in page]
+    if table.deleted_type and since != EPOCH:
+        yield from _deleted_markers(client, progress, table.name, table.deleted_type, since, key=table.key)
+    progress.finish(table.name)
+
+
+def _all_rows(client: NetSuiteClient, progress: SyncProgress, table: Table) -> Iterator[list[dict]]:
+    order = "r.item, r.location" if table.name == "inventory" else f"r.{table.key}"
+    query = f"SELECT {table.select()} FROM {table.source} r WHERE {table.where} ORDER BY {order}"
+    progress.start(table.name)
+    for page in client.offset_pages(query):
+        progress.page(table.name, len(page))
+        yield [_typed(row, table.columns) for row in page]
+    progress.finish(table.name)
+
+
+def _line_rows(
+    client: NetSuiteClient,
+    progress: SyncProgress,
+    name: str,
+    tran_type: str,
+    deleted_type: str,
+    modified=dlt.sources.incremental("transaction_lastmodified", initial_value=EPOCH),
+) -> Iterator[list[dict]]:
+    since = modified.last_value or EPOCH
+    select = ", ".join(
+        f"TO_CHAR(t.lastmodifieddate, {_DATETIME}) AS transaction_lastmodified" if c == "transaction_lastmodified"
+        else f"l.{c} AS {c}"
+        for c in (*_LINE_COLUMNS, "transaction_lastmodified")
+    )
+    query = (
+        f"SELECT {select} FROM transactionline l INNER JOIN transaction t ON t.id = l.transaction "
+        f"WHERE t.type = '{tran_type}' AND l.mainline = 'F' AND {_since_clause('t.lastmodifieddate', since)} "
+        "AND {after} ORDER BY l.uniquekey"
+    )
+    columns = {**_LINE_COLUMNS, "transaction_lastmodified": "datetime"}
+    progress.start(name)
+    for page in client.keyset_pages(query, "l.uniquekey"):
+        progress.page(name, len(page))
+        yield [_typed(row, columns) for row in page]
+    if since != EPOCH:
+        yield from _deleted_markers(client, progress, name, deleted_type, since, key="transaction")
+    progress.finish(name)
+
+
+def _deleted_markers(
+    client: NetSuiteClient, progress: SyncProgress, resource: str, record_type: str, since: str, *, key: str
+) -> Iterator[list[dict]]:
+    """Rows that tell the merge to remove what NetSuite deleted since the last sync."""
+    query = (
+        "SELECT r.id AS id, r.recordid AS recordid, TO_CHAR(r.deleteddate, 'YYYY-MM-DD HH24:MI:SS') AS deleteddate "
+        f"FROM deletedrecord r WHERE r.recordtype = '{record_type}' AND {_since_clause('r.deleteddate', since)} "
+        "AND {after} ORDER BY r.id"
+    )
+    cursor = "transaction_lastmodified" if key == "transaction" else "lastmodifieddate"
+    for page in client.keyset_pages(query, "r.id"):
+        markers = []
+        for row in page:
+            marker = {key: int(row["recordid"]), "_deleted": True, cursor: row["deleteddate"]}
+            if key == "transaction":  # a line marker needs its own primary key; the merge key does the work
+                marker["uniquekey"] = -int(row["recordid"])
+            markers.append(marker)
+        progress.page(resource, 0, deleted=len(markers))
+        yield markers

@@ -1,0 +1,74 @@
+"""Run the dlt pipelines: ``scc sync``, the Dagster assets and the tests all come through here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from pipelines.progress import SyncProgress
+from scc.config import Settings, get_settings
+from scc.warehouse import RAW_NETSUITE, RAW_SALESFORCE, dlt_destination
+
+SOURCES = ("salesforce", "netsuite")
+DATASETS = {"salesforce": RAW_SALESFORCE, "netsuite": RAW_NETSUITE}
+
+
+@dataclass
+class SyncResult:
+    source: str
+    progress: SyncProgress
+    seconds: float
+    loaded_rows: dict[str, int] = field(default_factory=dict)
+
+
+def pipeline_for(source: str, settings: Settings | None = None):
+    import dlt
+
+    settings = settings or get_settings()
+    return dlt.pipeline(
+        pipeline_name=f"scc_{source}",
+        destination=dlt_destination(settings),
+        dataset_name=DATASETS[source],
+        pipelines_dir=str(settings.data_dir / "dlt"),
+    )
+
+
+def build_source(source: str, settings: Settings, progress: SyncProgress, only: tuple[str, ...] | None = None):
+    if source == "salesforce":
+        from pipelines.salesforce import OBJECTS, salesforce_source
+
+        return salesforce_source(objects=only or OBJECTS, settings=settings, progress=progress)
+    if source == "netsuite":
+        from pipelines.netsuite import netsuite_source
+
+        return netsuite_source(tables=only, settings=settings, progress=progress)
+    raise ValueError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
+
+
+def sync(
+    source: str,
+    *,
+    full_refresh: bool = False,
+    only: tuple[str, ...] | None = None,
+    settings: Settings | None = None,
+    progress: SyncProgress | None = None,
+) -> SyncResult:
+    """Extract, normalise and load one source; ``only`` limits it to some objects or tables."""
+    settings = settings or get_settings()
+    progress = progress or SyncProgress(source)
+    started = time.perf_counter()
+    pipeline = pipeline_for(source, settings)
+    info = pipeline.run(
+        build_source(source, settings, progress, only),
+        refresh="drop_sources" if full_refresh else None,
+    )
+    info.raise_on_failed_jobs()
+    counts = {}
+    trace = pipeline.last_trace
+    if trace and trace.last_normalize_info:
+        counts = {
+            table: rows
+            for table, rows in trace.last_normalize_info.row_counts.items()
+            if not table.startswith("_dlt")
+        }
+    return SyncResult(source, progress, time.perf_counter() - started, counts)
