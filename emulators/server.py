@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from starlette.routing import Route
 
 from emulators.faults import FaultInjector, FaultPlan
 from emulators.tls import ensure_tls_files
@@ -157,6 +158,24 @@ class _Server(uvicorn.Server):
         yield
 
 
+def _live_step_endpoint(live):
+    """``POST /__admin/live/step?steps=N``: advance live mode now (tests and demos), even when it is off."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+
+    async def step(request):
+        try:
+            steps = max(1, min(int(request.query_params.get("steps", "1")), 1000))
+        except ValueError:
+            return JSONResponse({"error": "steps must be a whole number"}, status_code=400)
+        happened = []
+        for _ in range(steps):
+            happened += await run_in_threadpool(live.step)
+        return JSONResponse({"happened": happened, "actions": live.actions})
+
+    return step
+
+
 def build_apps(settings: Settings, company, faults: FaultInjector):
     from emulators.netsuite.app import create_app as create_netsuite_app
     from emulators.salesforce.app import create_app as create_salesforce_app
@@ -200,12 +219,13 @@ async def serve(settings: Settings, company, *, on_ready=None) -> None:
         netsuite_app.state.store.add_listener(relay.listener("netsuite"))
         background.append(asyncio.create_task(relay.run()))
 
+    from emulators.live import LiveCompany
+
+    live = LiveCompany(salesforce_app.state.store, netsuite_app.state.store, seed=settings.demo_seed)
+    for app in (salesforce_app, netsuite_app):  # first, ahead of any catch-all route of the app
+        app.router.routes.insert(0, Route("/__admin/live/step", _live_step_endpoint(live), methods=["POST"]))
     live_stop = threading.Event()
     if settings.emulator_live:
-        from emulators.live import LiveCompany
-
-        live = LiveCompany(salesforce_app.state.store, netsuite_app.state.store, seed=settings.demo_seed)
-        salesforce_app.state.live = netsuite_app.state.live = live
         background.append(
             asyncio.create_task(asyncio.to_thread(live.run, settings.emulator_live_interval, live_stop))
         )

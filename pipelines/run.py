@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pipelines.progress import SyncProgress
 from scc.config import Settings, get_settings
-from scc.warehouse import RAW_NETSUITE, RAW_SALESFORCE, dlt_destination
+from scc.warehouse import RAW_NETSUITE, RAW_SALESFORCE, dlt_destination, warehouse_key
 
 SOURCES = ("salesforce", "netsuite")
 DATASETS = {"salesforce": RAW_SALESFORCE, "netsuite": RAW_NETSUITE}
@@ -25,11 +25,13 @@ def pipeline_for(source: str, settings: Settings | None = None):
     import dlt
 
     settings = settings or get_settings()
+    # One working folder per warehouse: the local state holds the cursors, which belong to one
+    # destination. Switching SCC_WAREHOUSE_URL must start that warehouse from scratch, not mid-way.
     return dlt.pipeline(
         pipeline_name=f"scc_{source}",
         destination=dlt_destination(settings),
         dataset_name=DATASETS[source],
-        pipelines_dir=str(settings.data_dir / "dlt"),
+        pipelines_dir=str(settings.data_dir / "dlt" / warehouse_key(settings)),
     )
 
 

@@ -25,6 +25,16 @@ def duckdb_path(settings: Settings | None = None) -> Path:
     return (settings or get_settings()).data_dir / "warehouse.duckdb"
 
 
+def warehouse_key(settings: Settings | None = None) -> str:
+    """A short name that tells warehouses apart (for per-warehouse working folders)."""
+    import hashlib
+
+    settings = settings or get_settings()
+    if is_postgres(settings):
+        return "postgres-" + hashlib.sha256(settings.warehouse_url.encode()).hexdigest()[:10]
+    return "duckdb"
+
+
 def dlt_destination(settings: Settings | None = None):
     import dlt
 

@@ -178,3 +178,39 @@ def clean_faults(emulators):
     emulators.reset_faults()
     yield emulators
     emulators.reset_faults()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(data_dir):
+    """A real PostgreSQL server on a free port, in a temporary data directory, as the postgres user."""
+    import glob
+    import shutil
+    import subprocess
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins:
+        pytest.fail("PostgreSQL is not installed; `make test` installs it (apt package postgresql)")
+    bin_dir = Path(bins[-1])
+    root = data_dir / "postgres"
+    root.mkdir()
+    pgdata, sockets = root / "data", root / "run"
+    sockets.mkdir()
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(root, "postgres")
+        shutil.chown(sockets, "postgres")
+    subprocess.run([*as_postgres, bin_dir / "initdb", "-D", pgdata, "-A", "trust", "-U", "scc", "--no-sync"],
+                   check=True, capture_output=True)
+    port = free_port()
+    subprocess.run(
+        [*as_postgres, bin_dir / "pg_ctl", "-D", pgdata, "-l", root / "server.log", "-w", "-t", "60", "start",
+         "-o", f"-p {port} -h 127.0.0.1 -k {sockets} -F"],
+        check=True, capture_output=True,
+    )
+    try:
+        subprocess.run([bin_dir / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "scc", "warehouse"],
+                       check=True, capture_output=True)
+        yield f"postgresql://scc@127.0.0.1:{port}/warehouse"
+    finally:
+        subprocess.run([*as_postgres, bin_dir / "pg_ctl", "-D", pgdata, "-m", "immediate", "stop"],
+                       capture_output=True)

@@ -1,0 +1,185 @@
+"""Ingestion: exact, incremental, resumable, fault-tolerant, on DuckDB and PostgreSQL.
+
+The tests run in file order and share the emulators: the first one loads everything, the later ones
+change the emulators' data and check that the warehouse follows.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines.run import sync
+from scc.config import reset_settings_cache
+from scc.warehouse import connect
+
+from .exactness import assert_exact, netsuite_comparisons, salesforce_comparisons
+
+pytestmark = pytest.mark.slow
+
+
+def check_exact(emulators) -> None:
+    with connect() as warehouse:
+        assert_exact(salesforce_comparisons(emulators.salesforce_store, warehouse))
+        assert_exact(netsuite_comparisons(emulators.netsuite_store, warehouse))
+
+
+def store_value(path, sql: str, params=()):
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as store:
+        return store.execute(sql, params).fetchone()[0]
+
+
+def test_full_then_incremental_sync_is_exact(emulators):
+    first = {s: sync(s, full_refresh=True) for s in ("salesforce", "netsuite")}
+    assert first["salesforce"].progress.resources["Opportunity"].rows > 100
+    assert first["netsuite"].progress.resources["sales_order_lines"].rows > 1000
+    check_exact(emulators)
+
+    again = {s: sync(s) for s in ("salesforce", "netsuite")}
+    check_exact(emulators)
+    # Nothing changed: only the few rows sitting exactly on each cursor are read again.
+    for result, full in zip(again.values(), first.values()):
+        assert result.progress.total_rows < 0.01 * full.progress.total_rows, result.progress
+
+
+def test_changes_between_syncs_arrive_and_only_they_are_fetched(emulators):
+    sf, ns = emulators.salesforce_store, emulators.netsuite_store
+    account_id = store_value(sf, 'SELECT "Id" FROM "Account" WHERE "IsDeleted" = 0 ORDER BY "Id" LIMIT 1')
+    owner_id = store_value(sf, 'SELECT "OwnerId" FROM "Account" WHERE "Id" = ?', (account_id,))
+    contact_id = store_value(sf, 'SELECT "Id" FROM "Contact" WHERE "IsDeleted" = 0 ORDER BY "Id" DESC LIMIT 1')
+    order_id = store_value(ns, "SELECT id FROM \"transaction\" WHERE type = 'SalesOrd' AND status = 'B' LIMIT 1")
+    invoice_id = store_value(ns, "SELECT id FROM \"transaction\" WHERE type = 'CustInvc' ORDER BY id LIMIT 1")
+    sf_before = store_value(sf, 'SELECT max("SystemModstamp") FROM "Opportunity"')
+
+    emulators.admin("salesforce", "POST", "fields/Account", {"name": "Tier__c", "type": "string", "label": "Tier"})
+    emulators.admin("salesforce", "PATCH", f"records/Account/{account_id}", {"Name": "Renamed Account", "Tier__c": "Gold"})
+    created = emulators.admin("salesforce", "POST", "records/Opportunity", {
+        "Name": "New hats deal", "AccountId": account_id, "OwnerId": owner_id, "StageName": "Prospecting",
+        "Amount": 12345.67, "CloseDate": "2026-07-31",
+    })
+    emulators.admin("salesforce", "DELETE", f"records/Contact/{contact_id}")
+    emulators.admin("netsuite", "PATCH", f"records/transaction/{order_id}", {"memo": "rush order"})
+    emulators.admin("netsuite", "DELETE", f"records/invoice/{invoice_id}")
+
+    sf_result, ns_result = sync("salesforce"), sync("netsuite")
+    check_exact(emulators)
+
+    with connect() as warehouse:
+        row = warehouse.execute(
+            "SELECT name, tier_c FROM raw_salesforce.account WHERE id = ?", (account_id,)
+        ).fetchone()
+        assert row == ("Renamed Account", "Gold")
+        assert warehouse.execute("SELECT count(*) FROM raw_salesforce.opportunity WHERE id = ?",
+                                 (created["id"],)).fetchone()[0] == 1
+        assert warehouse.execute("SELECT count(*) FROM raw_salesforce.contact WHERE id = ?",
+                                 (contact_id,)).fetchone()[0] == 0
+        assert warehouse.execute("SELECT count(*) FROM raw_netsuite.invoices WHERE id = ?", (invoice_id,)).fetchone()[0] == 0
+        assert warehouse.execute("SELECT count(*) FROM raw_netsuite.invoice_lines WHERE transaction = ?",
+                                 (invoice_id,)).fetchone()[0] == 0
+        assert warehouse.execute("SELECT memo FROM raw_netsuite.sales_orders WHERE id = ?", (order_id,)).fetchone()[0] == "rush order"
+
+    # Only what changed was read: one new opportunity (plus rows on the old cursor), not the table.
+    fetched = sf_result.progress.resources
+    assert fetched["Opportunity"].rows <= 1 + store_value(
+        sf, 'SELECT count(*) FROM "Opportunity" WHERE "SystemModstamp" = ?', (sf_before,)
+    )
+    assert fetched["Account"].rows <= 3 and fetched["Contact"].rows <= 3
+    assert ns_result.progress.resources["sales_orders"].rows <= 3
+    assert ns_result.progress.total_rows < 100
+
+
+def test_sync_under_faults_completes_and_is_exact(clean_faults):
+    emulators = clean_faults
+    emulators.set_faults(error_rate=0.07, rate_limit_rate=0.03, drop_rate=0.02, latency_ms=2,
+                         expire_session_after=6, retry_after_s=0.05, seed=11)
+    results = [sync(s, full_refresh=True) for s in ("salesforce", "netsuite")]
+    injected_sf = emulators.admin("salesforce", "GET", "faults")["injected"]
+    injected_ns = emulators.admin("netsuite", "GET", "faults")["injected"]
+    emulators.reset_faults()
+    check_exact(emulators)
+    assert injected_sf["session_expired"] == 1
+    assert injected_sf["server_error"] + injected_ns["server_error"] > 0
+    assert injected_ns["rate_limited"] + injected_sf["rate_limited"] > 0
+    assert sum(r.progress.requests for r in results) > 0
+
+
+def _run_sync_until_killed(emulators, after_requests: int) -> None:
+    """Start `scc sync all --full-refresh` as a user would and SIGKILL it mid-run."""
+    emulators.admin("salesforce", "POST", "reset-stats")
+    emulators.admin("netsuite", "POST", "reset-stats")
+    process = subprocess.Popen([sys.executable, "-m", "scc", "sync", "all", "--full-refresh"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            served = sum(
+                v for vendor in ("salesforce", "netsuite")
+                for v in emulators.admin(vendor, "GET", "stats").get("requests", {}).values() if isinstance(v, int)
+            )
+            if served >= after_requests or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the sync finished before it could be killed; kill earlier"
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.mark.parametrize("after_requests", [12, 60])
+def test_sync_killed_mid_run_resumes_exactly(clean_faults, after_requests):
+    emulators = clean_faults
+    emulators.set_faults(latency_ms=15)  # slow enough to be caught mid-page
+    _run_sync_until_killed(emulators, after_requests)
+    emulators.reset_faults()
+    result = subprocess.run([sys.executable, "-m", "scc", "sync", "all"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    check_exact(emulators)
+
+
+def test_the_same_pipelines_load_into_postgresql(emulators, postgres_url, monkeypatch):
+    with connect() as duck:
+        duck_counts = {
+            t: duck.execute(f"SELECT count(*) FROM raw_netsuite.{t}").fetchone()[0]
+            for t in ("sales_orders", "sales_order_lines", "customers")
+        }
+    monkeypatch.setenv("SCC_WAREHOUSE_URL", postgres_url)
+    reset_settings_cache()
+    try:
+        for source in ("salesforce", "netsuite"):
+            sync(source)
+        with connect() as pg:
+            assert_exact(salesforce_comparisons(emulators.salesforce_store, pg))
+            assert_exact(netsuite_comparisons(emulators.netsuite_store, pg))
+            cursor = pg.cursor()
+            for table, count in duck_counts.items():
+                cursor.execute(f"SELECT count(*) FROM raw_netsuite.{table}")
+                assert cursor.fetchone()[0] == count
+    finally:
+        monkeypatch.delenv("SCC_WAREHOUSE_URL")
+        reset_settings_cache()
+
+
+def _scc_sync(source: str, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scc", "sync", source], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **env})
+
+
+def test_wrong_credentials_fail_clearly(emulators):
+    result = _scc_sync("netsuite", SCC_NETSUITE_TOKEN_SECRET="wrong")
+    assert result.returncode == 1
+    assert "rejected" in result.stdout and "NETSUITE_TOKEN" in result.stdout, result.stdout
+    result = _scc_sync("salesforce", SCC_SALESFORCE_PASSWORD="wrong")
+    assert result.returncode == 1 and "rejected the credentials" in result.stdout, result.stdout
+
+
+def test_unreachable_source_fails_clearly(emulators):
+    from scc.processes import free_port
+
+    result = _scc_sync("salesforce", SCC_SALESFORCE_EMULATOR_PORT=str(free_port()), SCC_SYNC_MAX_RETRIES="1")
+    assert result.returncode == 1 and "not reachable" in result.stdout, result.stdout
