@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import time
 from pathlib import Path
 
@@ -207,8 +208,7 @@ def emulators_status() -> None:
         try:
             stats = _admin(settings, url, "GET", "/__admin/stats")
             faults = _admin(settings, url, "GET", "/__admin/faults")
-            total = sum(v for v in stats.get("requests", stats).values() if isinstance(v, int))
-            table.add_row(name, url, str(total), json.dumps(faults.get("injected", {})))
+            table.add_row(name, url, str(stats["total_requests"]), json.dumps(faults.get("injected", {})))
         except httpx.HTTPError as error:
             table.add_row(name, url, f"[red]unreachable: {error}", "")
     console.print(f"Emulators: [green]running[/] (pid {info.pid}, company {info.company_dir})")
@@ -350,7 +350,7 @@ def _netsuite_root(netsuite_url: str) -> str:
 
 
 def _admin(settings, base_url: str, method: str, path: str, body: dict | None = None) -> dict:
-    verify = str(settings.tls_dir / "ca.pem") if base_url.startswith("https") else True
+    verify = ssl.create_default_context(cafile=str(settings.tls_dir / "ca.pem")) if base_url.startswith("https") else True
     with httpx.Client(verify=verify, trust_env=False, timeout=10) as client:
         response = client.request(method, base_url + path, json=body)
         response.raise_for_status()

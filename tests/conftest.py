@@ -84,10 +84,15 @@ class Emulators:
         return self.salesforce_url if vendor == "salesforce" else self.netsuite_root
 
     def admin(self, vendor: str, method: str, path: str, body: dict | None = None) -> dict:
-        with httpx.Client(verify=str(self.ca_path), trust_env=False, timeout=30) as client:
+        with httpx.Client(verify=self.ssl_context(), trust_env=False, timeout=30) as client:
             response = client.request(method, self._base(vendor) + "/__admin/" + path.lstrip("/"), json=body)
             response.raise_for_status()
             return response.json() if response.content else {}
+
+    def ssl_context(self):
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.ca_path))
 
     def set_faults(self, **plan) -> None:
         for vendor in ("salesforce", "netsuite"):
@@ -181,7 +186,7 @@ def clean_faults(emulators):
 
 
 @pytest.fixture(scope="session")
-def postgres_url(data_dir):
+def postgres_url():
     """A real PostgreSQL server on a free port, in a temporary data directory, as the postgres user."""
     import glob
     import shutil
@@ -190,9 +195,11 @@ def postgres_url(data_dir):
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
     if not bins:
         pytest.fail("PostgreSQL is not installed; `make test` installs it (apt package postgresql)")
+    import tempfile
+
     bin_dir = Path(bins[-1])
-    root = data_dir / "postgres"
-    root.mkdir()
+    # Not under pytest's tmp folder: that is private to root, and the server runs as postgres.
+    root = Path(tempfile.mkdtemp(prefix="scc-postgres-"))
     pgdata, sockets = root / "data", root / "run"
     sockets.mkdir()
     as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -210,7 +217,8 @@ def postgres_url(data_dir):
     try:
         subprocess.run([bin_dir / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "scc", "warehouse"],
                        check=True, capture_output=True)
-        yield f"postgresql://scc@127.0.0.1:{port}/warehouse"
+        yield f"postgresql://scc:scc@127.0.0.1:{port}/warehouse"  # trust auth; dlt wants a password
     finally:
         subprocess.run([*as_postgres, bin_dir / "pg_ctl", "-D", pgdata, "-m", "immediate", "stop"],
                        capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)

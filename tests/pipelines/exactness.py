@@ -19,7 +19,8 @@ _naming = NamingConvention()
 
 
 def column_name(source_name: str) -> str:
-    return _naming.normalize_identifier(source_name)
+    """The warehouse name of a source field (dlt keeps ``__``, its path separator, as in ``Tier__c``)."""
+    return _naming.normalize_path(source_name)
 
 
 def _canon(value, kind: str):

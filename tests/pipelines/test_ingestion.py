@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from pipelines.netsuite import TABLES as NETSUITE_TABLES
 from pipelines.run import sync
 from scc.config import reset_settings_cache
 from scc.warehouse import connect
@@ -35,6 +36,12 @@ def store_value(path, sql: str, params=()):
         return store.execute(sql, params).fetchone()[0]
 
 
+def incremental_rows(result) -> int:
+    """Rows an incremental sync read, leaving out the small reference tables it re-reads whole by design."""
+    reread_whole = {t.name for t in NETSUITE_TABLES if not t.incremental}
+    return sum(r.rows for r in result.progress.resources.values() if r.name not in reread_whole)
+
+
 def test_full_then_incremental_sync_is_exact(emulators):
     first = {s: sync(s, full_refresh=True) for s in ("salesforce", "netsuite")}
     assert first["salesforce"].progress.resources["Opportunity"].rows > 100
@@ -45,7 +52,7 @@ def test_full_then_incremental_sync_is_exact(emulators):
     check_exact(emulators)
     # Nothing changed: only the few rows sitting exactly on each cursor are read again.
     for result, full in zip(again.values(), first.values()):
-        assert result.progress.total_rows < 0.01 * full.progress.total_rows, result.progress
+        assert incremental_rows(result) < 0.01 * full.progress.total_rows, result.progress
 
 
 def test_changes_between_syncs_arrive_and_only_they_are_fetched(emulators):
@@ -72,7 +79,7 @@ def test_changes_between_syncs_arrive_and_only_they_are_fetched(emulators):
 
     with connect() as warehouse:
         row = warehouse.execute(
-            "SELECT name, tier_c FROM raw_salesforce.account WHERE id = ?", (account_id,)
+            "SELECT name, tier__c FROM raw_salesforce.account WHERE id = ?", (account_id,)
         ).fetchone()
         assert row == ("Renamed Account", "Gold")
         assert warehouse.execute("SELECT count(*) FROM raw_salesforce.opportunity WHERE id = ?",
@@ -91,7 +98,7 @@ def test_changes_between_syncs_arrive_and_only_they_are_fetched(emulators):
     )
     assert fetched["Account"].rows <= 3 and fetched["Contact"].rows <= 3
     assert ns_result.progress.resources["sales_orders"].rows <= 3
-    assert ns_result.progress.total_rows < 100
+    assert incremental_rows(ns_result) < 100
 
 
 def test_sync_under_faults_completes_and_is_exact(clean_faults):
@@ -118,10 +125,7 @@ def _run_sync_until_killed(emulators, after_requests: int) -> None:
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
-            served = sum(
-                v for vendor in ("salesforce", "netsuite")
-                for v in emulators.admin(vendor, "GET", "stats").get("requests", {}).values() if isinstance(v, int)
-            )
+            served = sum(emulators.admin(v, "GET", "stats")["total_requests"] for v in ("salesforce", "netsuite"))
             if served >= after_requests or process.poll() is not None:
                 break
             time.sleep(0.05)
@@ -131,7 +135,7 @@ def _run_sync_until_killed(emulators, after_requests: int) -> None:
         process.wait()
 
 
-@pytest.mark.parametrize("after_requests", [12, 60])
+@pytest.mark.parametrize("after_requests", [12, 40], ids=["mid-salesforce", "mid-netsuite"])
 def test_sync_killed_mid_run_resumes_exactly(clean_faults, after_requests):
     emulators = clean_faults
     emulators.set_faults(latency_ms=15)  # slow enough to be caught mid-page
@@ -143,6 +147,8 @@ def test_sync_killed_mid_run_resumes_exactly(clean_faults, after_requests):
 
 
 def test_the_same_pipelines_load_into_postgresql(emulators, postgres_url, monkeypatch):
+    for source in ("salesforce", "netsuite"):
+        sync(source)  # DuckDB up to date, to compare with
     with connect() as duck:
         duck_counts = {
             t: duck.execute(f"SELECT count(*) FROM raw_netsuite.{t}").fetchone()[0]
