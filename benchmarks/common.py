@@ -59,6 +59,32 @@ def run_child(code: str, env: dict | None = None, timeout: float = 1800) -> tupl
     return (json.loads(lines[-1]) if lines else {}), seconds, peak_mib
 
 
+def start_emulators(scale: float, **env: str):
+    """Start the emulators on a fresh data folder at ``scale`` (live mode off); returns (supervisor, info, settings).
+
+    The settings are pinned in this process's environment too, so syncs run here talk to these emulators.
+    """
+    import tempfile
+
+    from emulators.server import RunInfo
+    from scc.config import get_settings, reset_settings_cache
+    from scc.processes import Supervisor, free_port, scc_command
+
+    data_dir = Path(tempfile.mkdtemp(prefix="scc-bench-"))
+    os.environ.update({
+        "SCC_DATA_DIR": str(data_dir), "SCC_DEMO_SCALE": str(scale), "SCC_TODAY": "2026-05-20",
+        "SCC_EMULATOR_LIVE": "false", "SCC_EMULATOR_FAULTS": "",
+        "SCC_SALESFORCE_EMULATOR_PORT": str(free_port()), "SCC_NETSUITE_EMULATOR_PORT": str(free_port()),
+        "SCC_NETSUITE_CONCURRENCY_LIMIT": "50", **env,
+    })
+    reset_settings_cache()
+    settings = get_settings()
+    supervisor = Supervisor(data_dir / "logs")
+    child = supervisor.start("emulators", scc_command("emulators", "start"))
+    supervisor.wait_until(child, lambda: bool((i := RunInfo.read(settings)) and i.pid == child.process.pid), 1800)
+    return supervisor, RunInfo.read(settings), settings
+
+
 def table(headers: list[str], rows: list[list]) -> str:
     out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
     out += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]

@@ -6,37 +6,15 @@ them to JSON in this process (what the emulator must do at least), so the ratio 
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 import time
 from pathlib import Path
 
 import orjson
 
-from benchmarks.common import table
+from benchmarks.common import start_emulators, table
 
 TITLE = "Emulator throughput (full paginated read)"
-
-
-def _start(scale: float):
-    from emulators.server import RunInfo
-    from scc.config import get_settings, reset_settings_cache
-    from scc.processes import Supervisor, free_port, scc_command
-
-    data_dir = Path(tempfile.mkdtemp(prefix="scc-bench-emu-"))
-    os.environ.update({
-        "SCC_DATA_DIR": str(data_dir), "SCC_DEMO_SCALE": str(scale), "SCC_TODAY": "2026-05-20",
-        "SCC_EMULATOR_LIVE": "false", "SCC_EMULATOR_FAULTS": "",
-        "SCC_SALESFORCE_EMULATOR_PORT": str(free_port()), "SCC_NETSUITE_EMULATOR_PORT": str(free_port()),
-        "SCC_NETSUITE_CONCURRENCY_LIMIT": "50",
-    })
-    reset_settings_cache()
-    settings = get_settings()
-    supervisor = Supervisor(data_dir / "logs")
-    child = supervisor.start("emulators", scc_command("emulators", "start"))
-    supervisor.wait_until(child, lambda: bool((i := RunInfo.read(settings)) and i.pid == child.process.pid), 900)
-    return supervisor, RunInfo.read(settings), settings
 
 
 def _baseline(store: Path, sql: str) -> tuple[int, float]:
@@ -97,7 +75,7 @@ def _netsuite(info, settings) -> tuple[int, float]:
 
 def run(quick: bool) -> dict:
     scale = 0.1 if quick else 1
-    supervisor, info, settings = _start(scale)
+    supervisor, info, settings = start_emulators(scale)
     try:
         company = Path(info.company_dir)
         sf_n, sf_s = _salesforce(info, settings)

@@ -23,7 +23,7 @@ for src in (files.salesforce, files.netsuite):
     con = sqlite3.connect(":memory:")
     con.execute(f"ATTACH '{{src}}' AS src")
     con.execute("ATTACH ':memory:' AS dst")
-    for (name,) in con.execute("SELECT name FROM src.sqlite_master WHERE type='table'").fetchall():
+    for (name,) in con.execute("SELECT name FROM src.sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'").fetchall():
         con.execute(f'CREATE TABLE dst."{{name}}" AS SELECT * FROM src."{{name}}"')
         rows += con.execute(f'SELECT count(*) FROM src."{{name}}"').fetchone()[0]
 copy = time.perf_counter() - t0

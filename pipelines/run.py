@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pipelines.progress import SyncProgress
 from scc.config import Settings, get_settings
-from scc.warehouse import RAW_NETSUITE, RAW_SALESFORCE, dlt_destination, warehouse_key
+from scc.warehouse import RAW_NETSUITE, RAW_SALESFORCE, dlt_destination, is_postgres, warehouse_key
 
 SOURCES = ("salesforce", "netsuite")
 DATASETS = {"salesforce": RAW_SALESFORCE, "netsuite": RAW_NETSUITE}
@@ -63,6 +63,9 @@ def sync(
     info = pipeline.run(
         build_source(source, settings, progress, only),
         refresh="drop_sources" if full_refresh else None,
+        # Columnar files load in bulk: parquet into DuckDB, CSV through COPY into PostgreSQL. Measured
+        # at scale 0.1: DuckDB load 10.2 s -> 0.4 s and peak memory 1.7 GB -> 0.35 GB (benchmarks/).
+        loader_file_format="csv" if is_postgres(settings) else "parquet",
     )
     info.raise_on_failed_jobs()
     counts = {}

@@ -40,6 +40,16 @@ class Table:
     incremental: bool = True
     deleted_type: str | None = None  # record type in deletedrecord
 
+    def query(self, since: str = EPOCH) -> str:
+        """The SuiteQL read: changes since ``since`` paged by key, or the whole small table by offset."""
+        if not self.incremental:
+            order = "r.item, r.location" if self.name == "inventory" else f"r.{self.key}"
+            return f"SELECT {self.select()} FROM {self.source} r WHERE {self.where} ORDER BY {order}"
+        return (
+            f"SELECT {self.select()} FROM {self.source} r WHERE {self.where} "
+            f"AND {_since_clause('r.lastmodifieddate', since)} AND {{after}} ORDER BY r.{self.key}"
+        )
+
     def select(self) -> str:
         parts = []
         for column, kind in self.columns.items():
@@ -162,12 +172,8 @@ def _incremental_rows(
     modified=dlt.sources.incremental("lastmodifieddate", initial_value=EPOCH),
 ) -> Iterator[list[dict]]:
     since = modified.last_value or EPOCH
-    query = (
-        f"SELECT {table.select()} FROM {table.source} r "
-        f"WHERE {table.where} AND {_since_clause('r.lastmodifieddate', since)} AND {{after}} ORDER BY r.{table.key}"
-    )
     progress.start(table.name)
-    for page in client.keyset_pages(query, f"r.{table.key}"):
+    for page in client.keyset_pages(table.query(since), f"r.{table.key}"):
         progress.page(table.name, len(page))
         yield [_typed(row, table.columns) for row in page]
     if table.deleted_type and since != EPOCH:
@@ -176,10 +182,8 @@ def _incremental_rows(
 
 
 def _all_rows(client: NetSuiteClient, progress: SyncProgress, table: Table) -> Iterator[list[dict]]:
-    order = "r.item, r.location" if table.name == "inventory" else f"r.{table.key}"
-    query = f"SELECT {table.select()} FROM {table.source} r WHERE {table.where} ORDER BY {order}"
     progress.start(table.name)
-    for page in client.offset_pages(query):
+    for page in client.offset_pages(table.query()):
         progress.page(table.name, len(page))
         yield [_typed(row, table.columns) for row in page]
     progress.finish(table.name)
@@ -194,24 +198,28 @@ def _line_rows(
     modified=dlt.sources.incremental("transaction_lastmodified", initial_value=EPOCH),
 ) -> Iterator[list[dict]]:
     since = modified.last_value or EPOCH
-    select = ", ".join(
-        f"TO_CHAR(t.lastmodifieddate, {_DATETIME}) AS transaction_lastmodified" if c == "transaction_lastmodified"
-        else f"l.{c} AS {c}"
-        for c in (*_LINE_COLUMNS, "transaction_lastmodified")
-    )
-    query = (
-        f"SELECT {select} FROM transactionline l INNER JOIN transaction t ON t.id = l.transaction "
-        f"WHERE t.type = '{tran_type}' AND l.mainline = 'F' AND {_since_clause('t.lastmodifieddate', since)} "
-        "AND {after} ORDER BY l.uniquekey"
-    )
     columns = {**_LINE_COLUMNS, "transaction_lastmodified": "datetime"}
     progress.start(name)
-    for page in client.keyset_pages(query, "l.uniquekey"):
+    for page in client.keyset_pages(line_query(tran_type, since), "l.uniquekey"):
         progress.page(name, len(page))
         yield [_typed(row, columns) for row in page]
     if since != EPOCH:
         yield from _deleted_markers(client, progress, name, deleted_type, since, key="transaction")
     progress.finish(name)
+
+
+def line_query(tran_type: str, since: str = EPOCH) -> str:
+    """The lines of every transaction of ``tran_type`` changed since ``since``, paged by line key."""
+    select = ", ".join(
+        f"TO_CHAR(t.lastmodifieddate, {_DATETIME}) AS transaction_lastmodified" if c == "transaction_lastmodified"
+        else f"l.{c} AS {c}"
+        for c in (*_LINE_COLUMNS, "transaction_lastmodified")
+    )
+    return (
+        f"SELECT {select} FROM transactionline l INNER JOIN transaction t ON t.id = l.transaction "
+        f"WHERE t.type = '{tran_type}' AND l.mainline = 'F' AND {_since_clause('t.lastmodifieddate', since)} "
+        "AND {after} ORDER BY l.uniquekey"
+    )
 
 
 def _deleted_markers(

@@ -43,7 +43,15 @@ def soql_datetime(value: str) -> str:
     return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
 
 
-def _selectable_fields(describe: dict) -> list[dict]:
+def build_soql(sobject: str, field_names: list[str], since: str) -> str:
+    """The incremental read of one object: everything modified at or after ``since``, deleted included."""
+    return (
+        f"SELECT {', '.join(field_names)} FROM {sobject} "
+        f"WHERE {CURSOR} >= {soql_datetime(since)} ORDER BY {CURSOR} ASC, Id ASC"
+    )
+
+
+def selectable_fields(describe: dict) -> list[dict]:
     return [f for f in describe["fields"] if f["type"] not in _COMPOUND]
 
 
@@ -58,7 +66,7 @@ def salesforce_source(
     progress = progress or SyncProgress("salesforce")
     client = client or SalesforceClient(settings, progress)
     for sobject in objects:
-        fields = _selectable_fields(client.describe(sobject))
+        fields = selectable_fields(client.describe(sobject))
         names = [f["name"] for f in fields]
         columns = {f["name"]: {"data_type": _DLT_TYPES.get(f["type"], "text"), "nullable": True} for f in fields}
         if "IsDeleted" in columns:
@@ -75,12 +83,8 @@ def _records(
     modified=dlt.sources.incremental(CURSOR, initial_value=EPOCH),
 ) -> Iterator[list[dict]]:
     since = modified.last_value or EPOCH
-    soql = (
-        f"SELECT {', '.join(field_names)} FROM {sobject} "
-        f"WHERE {CURSOR} >= {soql_datetime(since)} ORDER BY {CURSOR} ASC, Id ASC"
-    )
     progress.start(sobject)
-    for page in client.query_pages(soql, include_deleted=True):
+    for page in client.query_pages(build_soql(sobject, field_names, since), include_deleted=True):
         progress.page(sobject, len(page), deleted=sum(1 for r in page if r.get("IsDeleted")))
         yield page
     if sobject in PURGEABLE and since != EPOCH:
