@@ -16,6 +16,7 @@ LEGACY_START = 10 * 3600  # migrated records: day 0, 10:00-12:59 UTC
 
 
 def _slug(name: str) -> str:
+    name = re.sub(r"( Inc\.| Corp| LLC| Group| Co\.| Holdings)$", "", name)
     return re.sub(r"[^a-z0-9]+", "", name.lower().replace("&", "and")) or "company"
 
 
@@ -103,7 +104,11 @@ class Accounts:
         names[self.disney], industry[self.disney] = catalog.DISNEY[0], catalog.DISNEY[1]
         self.state[self.disney], self.city[self.disney] = catalog.DISNEY[2], catalog.DISNEY[3]
         used = {x for x in names if x} | set(catalog.NETSUITE_ONLY_NAMES)
-        n_pre, n_noun, n_suf = len(catalog.NAME_PREFIXES), len(catalog.NAME_NOUNS), len(catalog.LEGAL_SUFFIXES)
+        n_pre, n_noun, n_suf = (
+            len(catalog.NAME_PREFIXES),
+            len(catalog.NAME_NOUNS),
+            len(catalog.LEGAL_SUFFIXES),
+        )
         for i in range(n):
             if names[i] is not None:
                 continue
@@ -124,7 +129,10 @@ class Accounts:
         self.website = [f"www.{_slug(x)}.com" for x in self.name]
         self.website[self.disney] = catalog.DISNEY[4]
         self.domain = [w[4:] for w in self.website]
-        self.phone = [f"({int(a)}) 555-{int(b):04d}" for a, b in zip(rng.integers(201, 990, n), rng.integers(100, 10000, n))]
+        self.phone = [
+            f"({int(a)}) 555-{int(b):04d}"
+            for a, b in zip(rng.integers(201, 990, n), rng.integers(100, 10000, n))
+        ]
         med = np.array([catalog.INDUSTRY_ANNUAL_REVENUE[x] for x in self.industry], dtype=float)
         rev = med * 1e6 * (weight / np.median(weight)) ** 0.8 * rng.lognormal(0, 0.4, n)
         rev = np.round(np.clip(rev, 2e5, 9e10) / 1e5) * 1e5
@@ -136,7 +144,8 @@ class Accounts:
 
         # Owner: a rep of the account's territory.
         self.owner = np.array(
-            [org.reps_of_territory[territories[terr[i]]][int(rng.integers(5))] for i in range(n)], dtype=np.int64
+            [org.reps_of_territory[territories[terr[i]]][int(rng.integers(5))] for i in range(n)],
+            dtype=np.int64,
         )
 
         # Life cycle: when the customer started ordering, and (for a few) stopped.
@@ -178,11 +187,12 @@ class Accounts:
         self.contact_title = [catalog.CONTACT_TITLES[i] for i in ti.tolist()]
         dom = self.domain
         self.contact_email = [
-            f"{f}.{l}@{dom[a]}".lower().replace("'", "")
-            for f, l, a in zip(self.contact_first, self.contact_last, c_acc.tolist())
+            f"{first}.{last}@{dom[a]}".lower().replace("'", "")
+            for first, last, a in zip(self.contact_first, self.contact_last, c_acc.tolist())
         ]
         self.contact_phone = [
-            f"({int(a)}) 555-{int(b):04d}" for a, b in zip(rng.integers(201, 990, m), rng.integers(100, 10000, m))
+            f"({int(a)}) 555-{int(b):04d}"
+            for a, b in zip(rng.integers(201, 990, m), rng.integers(100, 10000, m))
         ]
         c_secs = secs[c_acc] + rng.integers(60, 3 * DAY, m)
         self.contact_created_secs = np.minimum(c_secs, clock.cap)
@@ -216,8 +226,10 @@ class Accounts:
         start = np.concatenate([self.start[acc], rng.integers(60, T - 200, n_ns_only)])
         end = np.concatenate([self.end[acc], np.full(n_ns_only, T + 10_000)])
         created = np.concatenate(
-            [self.created_secs[acc] + rng.integers(30, 900, len(acc)),
-             clock.business_secs(rng, np.maximum(1, start[len(acc):] - 10))]
+            [
+                self.created_secs[acc] + rng.integers(30, 900, len(acc)),
+                clock.business_secs(rng, np.maximum(1, start[len(acc) :] - 10)),
+            ]
         )
         created = np.minimum(created, clock.cap)
         rep_user = np.concatenate([self.owner[acc], rng.choice(org.reps, n_ns_only)])
@@ -229,10 +241,13 @@ class Accounts:
 
         # Name variants with no cross-reference ids on either side (~2% of customers).
         eligible = [
-            k for k, a in enumerate(acc)
+            k
+            for k, a in enumerate(acc)
             if a not in protected and a not in (self.disney, self.decline) and a not in self.stalled_accounts
         ]
-        with_suffix = [k for k in eligible if re.search(r"( Corp| Inc\.| Co\.| LLC| Group| Holdings| & )", names[k])]
+        with_suffix = [
+            k for k in eligible if re.search(r"( Corp| Inc\.| Co\.| LLC| Group| Holdings| & )", names[k])
+        ]
         n_var = max(2, int(round(0.02 * len(acc))))
         pool = with_suffix if len(with_suffix) >= n_var else eligible
         variants = sorted(int(k) for k in rng.choice(pool, size=min(n_var, len(pool)), replace=False))
@@ -253,14 +268,19 @@ class Accounts:
         slow = rng.random(nc) < 0.08
         self.cust_late_mean = np.where(slow, rng.uniform(20, 45, nc), rng.uniform(-4, 6, nc))
         q = np.quantile(weight, [0.9, 0.6])
-        self.cust_category = np.where(weight >= q[0], "Enterprise", np.where(weight >= q[1], "Mid-Market", "SMB"))
+        self.cust_category = np.where(
+            weight >= q[0], "Enterprise", np.where(weight >= q[1], "Mid-Market", "SMB")
+        )
         partner = np.array([self.type[a] == "Partner" if a >= 0 else False for a in cust_acc])
         self.cust_category = np.where(partner, "Reseller", self.cust_category).tolist()
         self.cust_email = [
-            f"ap@{self.domain[a]}" if a >= 0 else f"office@{_slug(nm)}.org" for a, nm in zip(cust_acc.tolist(), names)
+            f"ap@{self.domain[a]}" if a >= 0 else f"office@{_slug(nm)}.org"
+            for a, nm in zip(cust_acc.tolist(), names)
         ]
         self.cust_phone = [
-            self.phone[a].replace("(", "").replace(") ", "-") if a >= 0 else f"{int(rng.integers(201, 990))}-555-0199"
+            self.phone[a].replace("(", "").replace(") ", "-")
+            if a >= 0
+            else f"{int(rng.integers(201, 990))}-555-0199"
             for a in cust_acc.tolist()
         ]
         self.cust_inactive = np.where(end < T - 365, "T", "F").tolist()

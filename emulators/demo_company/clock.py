@@ -91,7 +91,9 @@ class Clock:
 
     def sf_text(self, secs) -> list[str]:
         ds, ts = self.day_str, self._times
-        return [ds[s // DAY] + "T" + ts[s % DAY] + ".000+0000" for s in np.asarray(secs, dtype=np.int64).tolist()]
+        return [
+            ds[s // DAY] + "T" + ts[s % DAY] + ".000+0000" for s in np.asarray(secs, dtype=np.int64).tolist()
+        ]
 
     def ns_text(self, secs) -> list[str]:
         ds, ts = self.day_str, self._times

@@ -150,7 +150,12 @@ class Orders:
                     else:  # no partner: the quietest weekday among the targets
                         weekdays = [x for x in targets if clock.weekday[x] < 5]
                         day[i] = min(weekdays, key=lambda x: (int((day == x).sum()), targets.index(x)))
-                take(c, lo_prior + 3, hi_prior - 3, 6 - int(((cust == c) & (day >= lo_prior) & (day <= hi_prior)).sum()))
+                take(
+                    c,
+                    lo_prior + 3,
+                    hi_prior - 3,
+                    6 - int(((cust == c) & (day >= lo_prior) & (day <= hi_prior)).sum()),
+                )
                 take(c, lo_last + 3, T - 3, 6 - int(((cust == c) & (day >= lo_last)).sum()))
         # The largest customers order steadily: at least three orders in each of the two 90-day windows
         # (matters at small scales, where a big customer could otherwise miss a whole quarter).
@@ -186,7 +191,11 @@ class Orders:
         extra = max(8, int(round(self.expected_per_day[d_star] * rng.uniform(3.6, 4.4))))
         ranked = np.argsort(-accts.cust_weight, kind="stable")
         small = ranked[min(accts.top_k + 5, len(ranked) - 10) :]
-        ok = small[(accts.cust_start[small] <= d_star) & (accts.cust_end[small] >= d_star) & ~accts.cust_ns_only[small]]
+        ok = small[
+            (accts.cust_start[small] <= d_star)
+            & (accts.cust_end[small] >= d_star)
+            & ~accts.cust_ns_only[small]
+        ]
         ok = np.array([c for c in ok if c not in self.story_customers], dtype=np.int64)
         w = np.sqrt(accts.cust_weight[ok])
         chosen = rng.choice(ok, size=extra, p=w / w.sum())
@@ -247,7 +256,9 @@ class Orders:
     def _rates(self, item: np.ndarray, qty: np.ndarray) -> np.ndarray:
         items = self.items
         ratio = qty / items.median_qty[item]
-        disc = 0.07 * np.clip(np.log2(np.maximum(ratio, 1e-9)), 0, 3) + self.ctx.rng.uniform(0, 0.06, len(item))
+        disc = 0.07 * np.clip(np.log2(np.maximum(ratio, 1e-9)), 0, 3) + self.ctx.rng.uniform(
+            0, 0.06, len(item)
+        )
         rate = items.base_price[item] * (1 - disc)
         rate = np.clip(rate, items.min_price[item], items.base_price[item])
         return np.round(rate * 100).astype(np.int64)
@@ -256,8 +267,16 @@ class Orders:
         """Every status code appears at least twice (a small company could otherwise miss one)."""
         rng = self.ctx.rng
         age = self.T - self.day
-        allowed = {A: (0, 6), B: (0, 45), C: (2, 10**9), D: (2, 45), E: (2, 45), F: (2, 45), G: (2, 10**9),
-                   H: (46, 10**9)}
+        allowed = {
+            A: (0, 6),
+            B: (0, 45),
+            C: (2, 10**9),
+            D: (2, 45),
+            E: (2, 45),
+            F: (2, 45),
+            G: (2, 10**9),
+            H: (46, 10**9),
+        }
         fixed = self.kind == 2
         if self.ctx.plant:
             fixed |= np.isin(self.cust, list(self.story_customers)) & (self.day >= self.prior_window[0])
@@ -280,11 +299,15 @@ class Orders:
         item = self.items.stockout_item
         age = T - self.day
         ok = (
-            (age >= 2) & (age <= 20) & (self.status != C) & (self.kind == 0)
-            & ~np.isin(self.cust, list(self.story_customers)) & ~accts.cust_ns_only[self.cust]
+            (age >= 2)
+            & (age <= 20)
+            & (self.status != C)
+            & (self.kind == 0)
+            & ~np.isin(self.cust, list(self.story_customers))
+            & ~accts.cust_ns_only[self.cust]
         )
         cand = np.flatnonzero(ok)
-        k = min(len(cand), 4 if len(cand) >= 4 else len(cand))
+        k = min(len(cand), 4)
         chosen = np.sort(rng.choice(cand, size=k, replace=False))
         for o in chosen:
             self.status[o] = B
@@ -366,7 +389,9 @@ class Orders:
                     continue
                 r = rl[c] / rp[c]
                 if abs(r - r_co) > 0.045:
-                    self._scale_customer(c, float(np.clip(r, r_co - 0.035, r_co + 0.035)), tolerance=0.01, passes=4)
+                    self._scale_customer(
+                        c, float(np.clip(r, r_co - 0.035, r_co + 0.035)), tolerance=0.01, passes=4
+                    )
                     moved = True
             if not moved:
                 break
@@ -436,10 +461,14 @@ class Orders:
         self.inv_total_c = inv_total[inv_orders]
         unpaid = np.where(paid, 0, self.inv_total_c)
         part = ~paid & (rng.random(m) < 0.15)
-        unpaid = np.where(part, np.round(self.inv_total_c * rng.uniform(0.2, 0.8, m)), unpaid).astype(np.int64)
+        unpaid = np.where(part, np.round(self.inv_total_c * rng.uniform(0.2, 0.8, m)), unpaid).astype(
+            np.int64
+        )
         self.inv_paid = paid
         self.inv_unpaid_c = unpaid
-        pay_secs = np.minimum(np.maximum(clock.business_secs(rng, np.minimum(pay_day, T)), secs + 60), clock.cap)
+        pay_secs = np.minimum(
+            np.maximum(clock.business_secs(rng, np.minimum(pay_day, T)), secs + 60), clock.cap
+        )
         part_secs = np.minimum(secs + rng.integers(5, 25, m) * DAY, clock.cap)
         self.inv_modified_secs = np.where(paid, pay_secs, np.where(part, np.maximum(part_secs, secs), secs))
         self.inv_source = np.where(rng.random(m) < 0.85, "User Interface", "Web Services").tolist()
@@ -485,7 +514,9 @@ class Orders:
         if self.ctx.plant:
             s = items.stockout_item * 2
             for k in (s, s + 1):
-                onhand[k] = np.floor(open_appr[k] * 0.3) if open_appr[k] > 0 else float(rng.integers(0, 3) * 24)
+                onhand[k] = (
+                    np.floor(open_appr[k] * 0.3) if open_appr[k] > 0 else float(rng.integers(0, 3) * 24)
+                )
         committed = np.minimum(open_appr, onhand)
         self.inv_onhand = onhand
         self.inv_committed = committed

@@ -35,8 +35,8 @@ class Org:
         self.n = n
         self.first = [p[0] for p in pairs]
         self.last = [p[1] for p in pairs]
-        self.name = [f"{f} {l}" for f, l in pairs]
-        self.email = [f"{f}.{l}@{catalog.EMAIL_DOMAIN}".lower().replace("'", "") for f, l in pairs]
+        self.name = [f"{first} {last}" for first, last in pairs]
+        self.email = [f"{first}.{last}@{catalog.EMAIL_DOMAIN}".lower() for first, last in pairs]
         self.email[-1] = catalog.INTEGRATION_USERNAME
         self.role: list[str] = []
         self.title: list[str] = []

@@ -71,9 +71,7 @@ class Pipeline:
         self.closed = self.close_day <= T
         self.lost_at = rng.choice(N_OPEN_STAGES, size=n, p=LOST_AT)
         self.region = np.array([REGIONS.index(accts.region[a]) for a in acc.tolist()], dtype=np.int64)
-        self.category = rng.choice(
-            len(catalog.CATEGORY_NAMES), size=n, p=self._category_p()
-        )
+        self.category = rng.choice(len(catalog.CATEGORY_NAMES), size=n, p=self._category_p())
         self.purpose = rng.integers(0, len(catalog.OPPORTUNITY_PURPOSES), n)
         self.story = np.zeros(n, dtype=bool)
 
@@ -93,6 +91,7 @@ class Pipeline:
         eligible = np.array(self.accts.is_customer)[self.acc]
         self.dip_quarter = int(clock.quarter[T]) - 1
         self.dip_region = int(rng.choice([0, 2])) if self.ctx.plant else None
+
         def allocate(members: np.ndarray, rates: list[float]) -> None:
             u0 = rng.random()
             cum = 0.0
@@ -147,7 +146,8 @@ class Pipeline:
 
     def _entries(self, path: list[int], lo: int, hi: int, include_last: bool) -> list[int]:
         """Entry day of each stage of ``path``; stages share [lo, hi] by weighted random lengths.
-        With ``include_last`` the last stage also gets a share (it ends at ``hi``); otherwise it starts at ``hi``."""
+        With ``include_last`` the last stage also gets a share (it ends at ``hi``); otherwise it
+        starts at ``hi``."""
         py = self.ctx.py
         k = len(path) if include_last else len(path) - 1
         if k <= 0:
@@ -172,7 +172,7 @@ class Pipeline:
         limit = target - 1 if closed else T
         last = cd
         record = (not closed) or py.random() < 0.6
-        while record and exp < target and len(out) < 3:
+        while record and exp < target - 5 and len(out) < 3:
             day = max(last, cd, exp - py.randint(0, 5))
             if day > limit:
                 break
@@ -185,16 +185,28 @@ class Pipeline:
             out.append((day, exp))
         return first, out
 
-    def _emit(self, i: int, events: list[tuple[int, int, str, int]], amount: float, close0: int,
-              amount_change: tuple[int, float] | None) -> None:
+    def _emit(
+        self,
+        i: int,
+        events: list[tuple[int, int, str, int]],
+        amount: float,
+        close0: int,
+        amount_change: tuple[int, float] | None,
+    ) -> None:
         """Turn day-level events into OpportunityHistory rows with strictly increasing instants."""
         py, T = self.ctx.py, self.T
         events.sort(key=lambda e: (e[0], e[1]))
         secs = []
         for e in events:
             d = e[0]
-            secs.append(d * DAY + (BUSINESS_START + int(py.random() * BUSINESS_SPAN) if d < T
-                                   else int(py.random() * TODAY_CUTOFF)))
+            secs.append(
+                d * DAY
+                + (
+                    BUSINESS_START + int(py.random() * BUSINESS_SPAN)
+                    if d < T
+                    else int(py.random() * TODAY_CUTOFF)
+                )
+            )
         secs.sort()
         for j in range(1, len(secs)):
             if secs[j] <= secs[j - 1]:
@@ -296,13 +308,13 @@ class Pipeline:
         self.stalled: list[int] = []
         if not self.ctx.plant:
             return
-        py, rng, clock, T = self.ctx.py, self.ctx.rng, self.clock, self.T
+        py, clock, T = self.ctx.py, self.clock, self.T
         accts = self.accts
         k = 3
         days_in_stage = sorted(py.sample(range(62, 119), k))
         start = self.n
         self._grow(k)
-        q_first, q_last = clock.quarter_bounds(int(clock.quarter[T]))
+        _, q_last = clock.quarter_bounds(int(clock.quarter[T]))
         for j, (a, d_in) in enumerate(zip(accts.stalled_accounts, days_in_stage)):
             i = start + j
             entry = T - d_in
@@ -331,9 +343,26 @@ class Pipeline:
         self.stalled_activity_end = {i: int(self.stage_entry_day[i]) + py.randint(3, 8) for i in self.stalled}
 
     def _grow(self, k: int) -> None:
-        for name in ("acc", "created_day", "amount0", "cycle", "close_day", "closed", "won", "lost_at",
-                     "region", "category", "purpose", "story", "final_stage", "final_amount", "final_close",
-                     "created_secs", "modified_secs", "stage_entry_day"):
+        for name in (
+            "acc",
+            "created_day",
+            "amount0",
+            "cycle",
+            "close_day",
+            "closed",
+            "won",
+            "lost_at",
+            "region",
+            "category",
+            "purpose",
+            "story",
+            "final_stage",
+            "final_amount",
+            "final_close",
+            "created_secs",
+            "modified_secs",
+            "stage_entry_day",
+        ):
             arr = getattr(self, name)
             setattr(self, name, np.concatenate([arr, np.zeros(k, dtype=arr.dtype)]))
         self.n += k
@@ -373,8 +402,13 @@ class Pipeline:
         f_day = T + rng.integers(1, 15, len(future_idx))
         opp = np.concatenate([g_opp, open_idx, future_idx])
         day = np.concatenate([np.minimum(g_day, T), np.minimum(r_day, T), f_day])
-        kind = np.concatenate([np.zeros(n_gen, np.int64), np.ones(len(open_idx), np.int64),
-                               np.full(len(future_idx), 2, np.int64)])
+        kind = np.concatenate(
+            [
+                np.zeros(n_gen, np.int64),
+                np.ones(len(open_idx), np.int64),
+                np.full(len(future_idx), 2, np.int64),
+            ]
+        )
         m = len(opp)
         is_event = (rng.random(m) < 0.4) & (kind != 2) & (day < T)
         acc = self.acc[opp]
@@ -385,9 +419,11 @@ class Pipeline:
         t = np.flatnonzero(~is_event)
         t_day = day[t]
         u = rng.random(len(t))
-        status = np.where(t_day < T - 2, np.where(u < 0.94, 2, np.where(u < 0.97, 3, 0)),
-                          np.where(t_day <= T, np.where(u < 0.7, 2, np.where(u < 0.85, 1, 0)),
-                                   np.where(u < 0.85, 0, 1)))
+        status = np.where(
+            t_day < T - 2,
+            np.where(u < 0.94, 2, np.where(u < 0.97, 3, 0)),
+            np.where(t_day <= T, np.where(u < 0.7, 2, np.where(u < 0.85, 1, 0)), np.where(u < 0.85, 0, 1)),
+        )
         status = np.where(kind[t] == 1, 2, status)  # the recent touch on every open deal was done
         subtype = rng.choice(3, size=len(t), p=[0.4, 0.35, 0.25])
         c_day = np.maximum(self.created_day[opp[t]], np.minimum(t_day, T) - rng.integers(0, 7, len(t)))
@@ -397,8 +433,14 @@ class Pipeline:
         m_secs = np.where(status == 2, np.minimum(done_secs, clock.cap), c_secs)
         subj_pick = rng.integers(0, 1000, len(t))
         self.task = {
-            "opp": opp[t], "day": t_day, "status": status, "subtype": subtype, "who": who[t],
-            "created": c_secs, "modified": np.maximum(m_secs, c_secs), "subject_pick": subj_pick,
+            "opp": opp[t],
+            "day": t_day,
+            "status": status,
+            "subtype": subtype,
+            "who": who[t],
+            "created": c_secs,
+            "modified": np.maximum(m_secs, c_secs),
+            "subject_pick": subj_pick,
             "priority": rng.choice(3, size=len(t), p=[0.2, 0.7, 0.1]),
         }
 
@@ -417,8 +459,13 @@ class Pipeline:
         keep = end <= clock.cap
         e = e[keep]
         self.event = {
-            "opp": opp[e], "start": start[keep], "end": end[keep], "dur": dur[keep], "who": who[e],
-            "created": ec[keep], "modified": np.maximum(ec[keep], np.minimum(start[keep], clock.cap)),
+            "opp": opp[e],
+            "start": start[keep],
+            "end": end[keep],
+            "dur": dur[keep],
+            "who": who[e],
+            "created": ec[keep],
+            "modified": np.maximum(ec[keep], np.minimum(start[keep], clock.cap)),
             "subject_pick": rng.integers(0, len(catalog.EVENT_SUBJECTS), len(e)),
             "location_pick": rng.integers(0, len(catalog.EVENT_LOCATIONS), len(e)),
         }
@@ -442,7 +489,8 @@ class Pipeline:
         owner = self.accts.owner[self.acc]
         for rep in org.reps:
             amounts = [
-                float(self.final_amount[basis & (owner == rep) & (q == qq)].sum()) for qq in range(q_now - 4, q_now)
+                float(self.final_amount[basis & (owner == rep) & (q == qq)].sum())
+                for qq in range(q_now - 4, q_now)
             ]
             mean = sum(amounts) / 4
             quota = max(10_000.0, round(mean / rng.uniform(0.88, 1.05) / 5_000) * 5_000)

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .clock import DAY
-from .orders import ANOMALY_MEMO, C, DECLINE_RATIO, GROWTH_RATIO, LOCATION_MAIN, STATUS_CODES
+from .orders import ANOMALY_MEMO, DECLINE_RATIO, GROWTH_RATIO, LOCATION_MAIN, C
 from .pipeline import NEGOTIATION, REGIONS
 
 STORY_KINDS = (
-    "customer_decline", "customer_growth", "stalled_deals", "win_rate_dip", "order_anomaly", "stockout_risk",
+    "customer_decline",
+    "customer_growth",
+    "stalled_deals",
+    "win_rate_dip",
+    "order_anomaly",
+    "stockout_risk",
 )
 
 
@@ -52,7 +56,8 @@ def _customer_change(g, c: int, kind: str, ratio: float) -> dict:
     return {
         "kind": kind,
         "planted": True,
-        "headline": f"Orders from {name} {verb} {abs(round(change))}% in the last 90 days versus the prior 90 days",
+        "headline": f"Orders from {name} {verb} {abs(round(change))}% in the last 90 days "
+        "versus the prior 90 days",
         "customer_name": name,
         "salesforce_account_id": g.account_ids[a],
         "netsuite_customer_id": int(accts.cust_id[c]),
@@ -78,27 +83,34 @@ def _stalled(g) -> dict:
     deals = []
     for i in p.stalled:
         a = int(p.acc[i])
-        deals.append({
-            "opportunity_id": g.opportunity_ids[i],
-            "name": g.opportunity_names[i],
-            "salesforce_account_id": g.account_ids[a],
-            "account_name": accts.name[a],
-            "owner_id": g.user_ids[int(accts.owner[a])],
-            "amount": float(p.final_amount[i]),
-            "stage": "Negotiation/Review",
-            "stage_entered_date": clock.day_str[int(p.stage_entry_day[i])],
-            "days_in_stage": int(T - p.stage_entry_day[i]),
-            "last_activity_date": clock.day_str[int(p.last_activity_day[i])] if p.last_activity_day[i] >= 0 else None,
-            "days_since_last_activity": int(T - p.last_activity_day[i]) if p.last_activity_day[i] >= 0 else None,
-            "close_date": clock.day_str[int(p.final_close[i])],
-        })
+        deals.append(
+            {
+                "opportunity_id": g.opportunity_ids[i],
+                "name": g.opportunity_names[i],
+                "salesforce_account_id": g.account_ids[a],
+                "account_name": accts.name[a],
+                "owner_id": g.user_ids[int(accts.owner[a])],
+                "amount": float(p.final_amount[i]),
+                "stage": "Negotiation/Review",
+                "stage_entered_date": clock.day_str[int(p.stage_entry_day[i])],
+                "days_in_stage": int(T - p.stage_entry_day[i]),
+                "last_activity_date": clock.day_str[int(p.last_activity_day[i])]
+                if p.last_activity_day[i] >= 0
+                else None,
+                "days_since_last_activity": int(T - p.last_activity_day[i])
+                if p.last_activity_day[i] >= 0
+                else None,
+                "close_date": clock.day_str[int(p.final_close[i])],
+            }
+        )
     med = p.median_stage_days[NEGOTIATION]
     total = sum(d["amount"] for d in deals)
     return {
         "kind": "stalled_deals",
         "planted": True,
-        "headline": f"{len(deals)} large deals worth ${total:,.0f} have sat in Negotiation/Review for 2-4 months "
-                    "with no recent activity",
+        "headline": f"{len(deals)} large deals worth ${total:,.0f} have sat in Negotiation/Review "
+        "for 2-4 months "
+        "with no recent activity",
         "stage": "Negotiation/Review",
         "min_amount": 250_000,
         "min_days_in_stage": min(d["days_in_stage"] for d in deals),
@@ -138,10 +150,11 @@ def _win_rate_dip(g) -> dict:
         "kind": "win_rate_dip",
         "planted": True,
         "headline": f"Win rate fell to {rate:.0%} in {clock.quarter_label(q)} (from about {around:.0%}), "
-                    f"driven by the {region} region",
+        f"driven by the {region} region",
         "quarter": clock.quarter_label(q),
         "window": {"start": clock.day_str[first], "end": clock.day_str[last]},
-        "metric": "won / (won + lost) over opportunities closed in the quarter (by CloseDate), deleted excluded",
+        "metric": "won / (won + lost) over opportunities closed in the quarter (by CloseDate), "
+        "deleted excluded",
         "win_rate": rate,
         "won": won,
         "closed": total,
@@ -149,11 +162,21 @@ def _win_rate_dip(g) -> dict:
         "region_win_rate": by_region[region],
         "other_regions_win_rate": round(float((mo & p.won).sum() / max(mo.sum(), 1)), 4),
         "win_rate_by_region": by_region,
-        "previous_quarter": {"quarter": clock.quarter_label(q - 1), "start": clock.day_str[pf],
-                             "end": clock.day_str[pl], "win_rate": prev_rate, "by_region": prev_regions},
-        "next_quarter": {"quarter": clock.quarter_label(q + 1), "start": clock.day_str[nf],
-                         "end": clock.day_str[min(nl, clock.tday)], "to_date": True, "win_rate": next_rate,
-                         "by_region": next_regions},
+        "previous_quarter": {
+            "quarter": clock.quarter_label(q - 1),
+            "start": clock.day_str[pf],
+            "end": clock.day_str[pl],
+            "win_rate": prev_rate,
+            "by_region": prev_regions,
+        },
+        "next_quarter": {
+            "quarter": clock.quarter_label(q + 1),
+            "start": clock.day_str[nf],
+            "end": clock.day_str[min(nl, clock.tday)],
+            "to_date": True,
+            "win_rate": next_rate,
+            "by_region": next_regions,
+        },
         "expected_direction": "down",
         "expected_change_points": round((rate - around) * 100, 1),
         "other_regions": others,
@@ -161,7 +184,8 @@ def _win_rate_dip(g) -> dict:
 
 
 def weekday_baseline(o, day: int, weeks: int = 8) -> tuple[float, float]:
-    """Mean order count and value on the same weekday over the previous ``weeks`` weeks (cancelled excluded)."""
+    """Mean order count and value on the same weekday over the previous ``weeks`` weeks
+    (cancelled orders excluded)."""
     live = o.status != C
     counts, values = [], []
     for w in range(1, weeks + 1):
@@ -182,7 +206,7 @@ def _order_anomaly(g) -> dict:
         "kind": "order_anomaly",
         "planted": True,
         "headline": f"{count} orders worth ${value:,.0f} on {clock.day_str[d]}, "
-                    f"{count / b_count:.1f}x a normal {clock.dates[d].strftime('%A')}",
+        f"{count / b_count:.1f}x a normal {clock.dates[d].strftime('%A')}",
         "date": clock.day_str[d],
         "weekday": clock.dates[d].strftime("%A"),
         "window": {"start": clock.day_str[clock.tday - 59], "end": clock.day_str[clock.tday]},
@@ -214,7 +238,7 @@ def _stockout(g) -> dict:
         "kind": "stockout_risk",
         "planted": True,
         "headline": f"{items.name[i]} ({items.sku[i]}): {open_q:,.0f} units on open orders, "
-                    f"{onhand:,.0f} on hand",
+        f"{onhand:,.0f} on hand",
         "item_id": int(items.ids[i]),
         "sku": items.sku[i],
         "item_name": items.name[i],
@@ -236,10 +260,14 @@ def _mismatches(g) -> dict:
     variants = []
     for k in accts.variant_customers:
         a = int(accts.cust_account[k])
-        variants.append({
-            "salesforce_account_id": g.account_ids[a], "account_name": accts.name[a],
-            "netsuite_customer_id": int(accts.cust_id[k]), "companyname": accts.cust_name[k],
-        })
+        variants.append(
+            {
+                "salesforce_account_id": g.account_ids[a],
+                "account_name": accts.name[a],
+                "netsuite_customer_id": int(accts.cust_id[k]),
+                "companyname": accts.cust_name[k],
+            }
+        )
     ns_only = [
         {"netsuite_customer_id": int(accts.cust_id[k]), "companyname": accts.cust_name[k]}
         for k in np.flatnonzero(accts.cust_ns_only).tolist()
@@ -249,7 +277,7 @@ def _mismatches(g) -> dict:
         "kind": "mismatches",
         "planted": False,
         "headline": f"{len(variants)} customers need name matching (no cross-reference ids), "
-                    f"{len(ns_only)} exist only in NetSuite, {len(prospects)} prospects only in Salesforce",
+        f"{len(ns_only)} exist only in NetSuite, {len(prospects)} prospects only in Salesforce",
         "name_variants": variants,
         "netsuite_only": ns_only,
         "salesforce_only_prospects": {"count": len(prospects), "salesforce_account_ids": prospects},
@@ -272,14 +300,14 @@ def _reference(g) -> dict:
             "netsuite_customer_id": int(accts.cust_id[o.disney_c]),
         },
         "offer_hat": {
-            "item_id": int(items.ids[h]), "sku": items.sku[h], "name": items.name[h],
-            "baseprice": float(items.base_price[h]), "min_price": float(items.min_price[h]),
+            "item_id": int(items.ids[h]),
+            "sku": items.sku[h],
+            "name": items.name[h],
+            "baseprice": float(items.base_price[h]),
+            "min_price": float(items.min_price[h]),
             "quantity_available": float(o.inv_available[2 * h] + o.inv_available[2 * h + 1]),
             "quantity_available_main": float(o.inv_available[2 * h]),
             "example": "500 units at $50.00 each is within the price floor and stock",
         },
         "row_counts": dict(g.counts),
     }
-
-
-__all__ = ["STORY_KINDS", "build_stories", "weekday_baseline", "win_rates", "DAY", "STATUS_CODES"]

@@ -20,7 +20,9 @@ CHUNK = 50_000
 
 
 class TableWriter:
-    def __init__(self, conn: sqlite3.Connection, table: str, columns: Sequence[Column], report: Callable | None):
+    def __init__(
+        self, conn: sqlite3.Connection, table: str, columns: Sequence[Column], report: Callable | None
+    ):
         self.conn = conn
         self.table = table
         self.names = [c.name for c in columns]
@@ -82,7 +84,9 @@ class TableWriter:
 class StoreWriter:
     """Writes the tables of one store; ``digests`` collects each table's content hash."""
 
-    def __init__(self, conn: sqlite3.Connection, columns_of: Callable[[str], Sequence[Column]], progress=None):
+    def __init__(
+        self, conn: sqlite3.Connection, columns_of: Callable[[str], Sequence[Column]], progress=None
+    ):
         self.conn = conn
         self.columns_of = columns_of
         self.progress = progress
