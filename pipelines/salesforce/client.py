@@ -76,6 +76,7 @@ class SalesforceClient:
 
     def call(self, fn: Callable[[Salesforce], T]) -> T:
         """Run one API call, logging in again once if the session expired meanwhile."""
+        self.check_budget()
         try:
             return fn(self.sf)
         except SalesforceExpiredSession:
@@ -109,13 +110,11 @@ class SalesforceClient:
 
     def query_pages(self, soql: str, *, include_deleted: bool) -> Iterator[list[dict]]:
         """Yield the records of a query page by page (``nextRecordsUrl``), surviving session expiry."""
-        self.check_budget()
         page = self.call(lambda sf: sf.query(soql, include_deleted=include_deleted))
         while True:
             yield [_without_attributes(r) for r in page["records"]]
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 return
-            self.check_budget()
             next_url = page["nextRecordsUrl"]
             page = self.call(lambda sf: sf.query_more(next_url, identifier_is_url=True, include_deleted=include_deleted))
 

@@ -171,6 +171,23 @@ def test_the_same_pipelines_load_into_postgresql(emulators, postgres_url, monkey
         reset_settings_cache()
 
 
+def test_salesforce_daily_budget_is_respected_and_the_next_run_resumes(emulators):
+    limit = emulators.admin("salesforce", "GET", "api-usage")["limit"]
+    share = emulators.settings.salesforce_daily_budget_share
+    emulators.admin("salesforce", "POST", "api-usage", {"used": int(limit * share)})
+    try:
+        result = _scc_sync("salesforce")
+        assert result.returncode == 1, result.stdout
+        assert "API usage" in result.stdout and "resumes" in result.stdout, result.stdout
+        spent = emulators.admin("salesforce", "GET", "api-usage")["used"] - int(limit * share)
+        assert spent <= 3, "the sync must stop as soon as it sees the budget spent"
+    finally:
+        emulators.admin("salesforce", "POST", "api-usage", {"used": 0})
+    assert _scc_sync("salesforce").returncode == 0
+    with connect() as warehouse:
+        assert_exact(salesforce_comparisons(emulators.salesforce_store, warehouse))
+
+
 def _scc_sync(source: str, **env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "scc", "sync", source], capture_output=True, text=True,
                           timeout=300, env={**os.environ, **env})
