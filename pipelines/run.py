@@ -56,9 +56,15 @@ def sync(
     progress: SyncProgress | None = None,
 ) -> SyncResult:
     """Extract, normalise and load one source; ``only`` limits it to some objects or tables."""
+    import dlt
+
     settings = settings or get_settings()
     progress = progress or SyncProgress(source)
     started = time.perf_counter()
+    # One object at a time, not dlt's default round-robin: round-robin keeps a query cursor open per
+    # object at once, which costs the vendor memory and, past Salesforce's 10 open cursors per user,
+    # invalidates the oldest mid-read.
+    dlt.config["extract.next_item_mode"] = "fifo"
     pipeline = pipeline_for(source, settings)
     info = pipeline.run(
         build_source(source, settings, progress, only),

@@ -60,8 +60,8 @@ JSON = "application/json;charset=UTF-8"
 DEFAULT_BATCH = 2000
 MIN_BATCH, MAX_BATCH = 200, 2000
 CURSOR_TTL_S = 15 * 60  # an idle query locator expires after this long
-MAX_CURSORS = 50  # open query locators kept, least recently used evicted first
-CURSOR_ROW_BUDGET = 400_000  # rows kept for all locators together (finished queries evicted first)
+MAX_CURSORS = 10  # open query locators per org, as Salesforce allows per user: the oldest goes first
+CURSOR_ROW_BUDGET = 400_000  # rows kept for finished locators (kept a while for a client's retry)
 REPLICATION_DAYS = 30
 ORG_ID = id18("00DDn00000EmuLA")
 API_PREFIX = "/services/data/v"
@@ -194,16 +194,16 @@ class EmulatorState:
             del self.cursors[k]
 
     def _evict(self, keep: str) -> None:
-        def over() -> bool:
-            rows = sum(c.result.total_size for c in self.cursors.values())
-            return len(self.cursors) > MAX_CURSORS or rows > CURSOR_ROW_BUDGET
-
-        for finished_first in (True, False):
-            for key in list(self.cursors):
-                if not over():
-                    return
-                if key != keep and (self.cursors[key].finished or not finished_first):
-                    del self.cursors[key]
+        """Finished locators go when their rows pass the budget; past MAX_CURSORS the oldest goes,
+        finished or not, which is what Salesforce does with an 11th open cursor."""
+        finished = [k for k, c in self.cursors.items() if c.finished and k != keep]
+        while finished and sum(self.cursors[k].result.total_size for k in finished) > CURSOR_ROW_BUDGET:
+            del self.cursors[finished.pop(0)]
+        for key in list(self.cursors):
+            if len(self.cursors) <= MAX_CURSORS:
+                return
+            if key != keep:
+                del self.cursors[key]
 
     def snapshot(self) -> dict:
         with self.lock:

@@ -133,6 +133,16 @@ def test_query_all_paginates_and_returns_exactly_the_store_rows(env, sf):
     assert rate > 5_000  # the target is >= 20,000/s on an idle machine; keep slack for a busy one
 
 
+def test_an_eleventh_open_cursor_invalidates_the_oldest_as_salesforce_does(sf):
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    first_pages = [sf.query("SELECT Id FROM Opportunity") for _ in range(11)]
+    assert all(not page["done"] for page in first_pages)
+    with pytest.raises(SalesforceMalformedRequest, match="INVALID_QUERY_LOCATOR"):
+        sf.query_more(first_pages[0]["nextRecordsUrl"], identifier_is_url=True)
+    assert sf.query_more(first_pages[-1]["nextRecordsUrl"], identifier_is_url=True)["records"]
+
+
 def test_batch_size_header_sets_page_sizes(sf):
     def first_page(size):
         return sf.query("SELECT Id FROM Opportunity", headers={"Sforce-Query-Options": f"batchSize={size}"})
