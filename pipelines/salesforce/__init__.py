@@ -62,29 +62,38 @@ def salesforce_source(
     progress: SyncProgress | None = None,
     client: SalesforceClient | None = None,
 ):
+    """One resource per object. Nothing is fetched until a resource runs, so the source can be built
+    (for Dagster's asset graph, say) without reaching Salesforce."""
     settings = settings or get_settings()
     progress = progress or SyncProgress("salesforce")
     client = client or SalesforceClient(settings, progress)
     for sobject in objects:
-        fields = selectable_fields(client.describe(sobject))
-        names = [f["name"] for f in fields]
-        columns = {f["name"]: {"data_type": _DLT_TYPES.get(f["type"], "text"), "nullable": True} for f in fields}
-        if "IsDeleted" in columns:
-            columns["IsDeleted"]["hard_delete"] = True
-        resource = dlt.resource(_records, name=sobject, primary_key="Id", write_disposition="merge", columns=columns)
-        yield resource(client, progress, sobject, names)
+        resource = dlt.resource(_records, name=sobject, primary_key="Id", write_disposition="merge")
+        yield resource(client, progress, sobject)
+
+
+def column_hints(describe: dict) -> dict:
+    """dlt column hints from a describe result: every field typed, ``IsDeleted`` deleting the row."""
+    columns = {
+        f["name"]: {"data_type": _DLT_TYPES.get(f["type"], "text"), "nullable": True}
+        for f in selectable_fields(describe)
+    }
+    if "IsDeleted" in columns:
+        columns["IsDeleted"]["hard_delete"] = True
+    return columns
 
 
 def _records(
     client: SalesforceClient,
     progress: SyncProgress,
     sobject: str,
-    field_names: list[str],
     modified=dlt.sources.incremental(CURSOR, initial_value=EPOCH),
-) -> Iterator[list[dict]]:
+) -> Iterator:
+    columns = column_hints(client.describe(sobject))
+    yield dlt.mark.with_hints([], dlt.mark.make_hints(columns=columns))
     since = modified.last_value or EPOCH
     progress.start(sobject)
-    for page in client.query_pages(build_soql(sobject, field_names, since), include_deleted=True):
+    for page in client.query_pages(build_soql(sobject, list(columns), since), include_deleted=True):
         progress.page(sobject, len(page), deleted=sum(1 for r in page if r.get("IsDeleted")))
         yield page
     if sobject in PURGEABLE and since != EPOCH:

@@ -47,6 +47,13 @@ def test_full_then_incremental_sync_is_exact(emulators):
     assert first["salesforce"].progress.resources["Opportunity"].rows > 100
     assert first["netsuite"].progress.resources["sales_order_lines"].rows > 1000
     check_exact(emulators)
+    with connect() as warehouse:  # columns typed from describe / the SuiteQL column list, not left as text
+        types = dict(warehouse.execute(
+            "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema IN ('raw_salesforce', 'raw_netsuite')").fetchall())
+    assert types["opportunity.system_modstamp"] == "TIMESTAMP WITH TIME ZONE"
+    assert (types["opportunity.amount"], types["opportunity.is_won"]) == ("DOUBLE", "BOOLEAN")
+    assert (types["sales_orders.trandate"], types["sales_order_lines.quantity"]) == ("DATE", "DOUBLE")
 
     again = {s: sync(s) for s in ("salesforce", "netsuite")}
     check_exact(emulators)
