@@ -158,6 +158,17 @@ class _Server(uvicorn.Server):
         yield
 
 
+async def _stop_when_parent_dies(stop: asyncio.Event) -> None:
+    from scc.processes import parent_is_gone
+
+    while not stop.is_set():
+        if parent_is_gone():
+            log.warning("the process that started the emulators is gone; stopping")
+            stop.set()
+            return
+        await asyncio.sleep(1.0)
+
+
 def _live_step_endpoint(live):
     """``POST /__admin/live/step?steps=N``: advance live mode now (tests and demos), even when it is off."""
     from starlette.concurrency import run_in_threadpool
@@ -230,6 +241,7 @@ async def serve(settings: Settings, company, *, on_ready=None) -> None:
             asyncio.create_task(asyncio.to_thread(live.run, settings.emulator_live_interval, live_stop))
         )
 
+    background.append(asyncio.create_task(_stop_when_parent_dies(stop)))
     serving = [asyncio.create_task(server.serve()) for server in servers]
     while not all(server.started for server in servers):
         if any(task.done() for task in serving):  # a port in use, say: surface the error

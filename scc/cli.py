@@ -155,7 +155,7 @@ def _start_detached(fresh: bool) -> None:
     settings = get_settings()
     supervisor = Supervisor(settings.data_dir / "logs")
     argv = scc_command("emulators", "start", *(["--fresh"] if fresh else []))
-    child = supervisor.start("emulators", argv)
+    child = supervisor.start("emulators", argv, exit_with_parent=False)
 
     def ready() -> bool:
         info = RunInfo.read(settings)
@@ -326,6 +326,63 @@ def _table_name(resource: str) -> str:
 
 
 @app.command()
+def build(
+    full_refresh: bool = typer.Option(False, "--full-refresh", help="Rebuild the incremental facts from scratch."),
+    target: str = typer.Option(
+        None, help="duckdb or postgres (default: postgres when SCC_WAREHOUSE_URL is set, else duckdb)."
+    ),
+    select: str = typer.Option(None, help="dbt node selection, e.g. 'marts' or 'fct_orders+'."),
+) -> None:
+    """Build the marts and the semantic layer (dbt build: models, data tests and unit tests)."""
+    from rich.live import Live
+
+    from scc.marts import TARGETS, DbtError, build as run_build, default_target
+
+    target = target or default_target()
+    if target not in TARGETS:
+        console.print(f"[red]Unknown target {target!r}[/]; choose duckdb or postgres.")
+        raise typer.Exit(2)
+    done: list = []
+
+    def progress() -> Table:
+        grid = Table.grid(padding=(0, 1))
+        last = done[-1] if done else None
+        grid.add_row(f"[bold blue]dbt build[/] on {target}: {len(done)} nodes done",
+                     f"(last: {last.resource_type} {last.name} {last.status})" if last else "")
+        return grid
+
+    try:
+        with Live(progress(), console=console, refresh_per_second=4, transient=True) as live:
+            def on_node_done(result) -> None:
+                done.append(result)
+                live.update(progress())
+
+            summary = run_build(full_refresh=full_refresh, target=target, select=select, on_node_done=on_node_done)
+    except DbtError as error:
+        console.print(f"[red]{error}")
+        raise typer.Exit(1) from error
+    console.print(_build_summary(summary))
+    for failure in summary.failures:
+        console.print(f"[red]{failure.resource_type} {failure.name}[/]: {failure.message}")
+    if summary.error:
+        console.print(f"[red]{summary.error}")
+    raise typer.Exit(0 if summary.success else 1)
+
+
+def _build_summary(summary) -> Table:
+    verdict = "[green]passed" if summary.success else "[red]failed"
+    table = Table("", "count", title=f"dbt build on {summary.target}{' (full refresh)' if summary.full_refresh else ''}: "
+                                      f"{verdict}[/] in {summary.seconds:.1f} s")
+    table.add_row("models built", f"{summary.models_built}")
+    table.add_row("models failed", f"[red]{summary.models_failed}" if summary.models_failed else "0")
+    table.add_row("tests passed (data and unit)", f"{summary.tests_passed}")
+    table.add_row("tests failed", f"[red]{summary.tests_failed}" if summary.tests_failed else "0")
+    table.add_row("tests warned", f"[yellow]{summary.tests_warned}" if summary.tests_warned else "0")
+    table.add_row("skipped", f"{summary.skipped}")
+    return table
+
+
+@app.command()
 def demo(
     fresh: bool = typer.Option(False, help="Regenerate the demo company, discarding earlier changes."),
 ) -> None:
@@ -333,6 +390,19 @@ def demo(
     from scc.demo import run_demo
 
     raise typer.Exit(run_demo(fresh=fresh, console=console))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to listen on (default SCC_API_HOST)."),
+    port: int = typer.Option(None, help="Port (default SCC_API_PORT)."),
+    workers: int = typer.Option(None, help="Worker processes (default SCC_API_WORKERS; 1 without SCC_REDIS_URL)."),
+) -> None:
+    """Start the API (OpenAPI docs at /docs); several workers when Redis is configured."""
+    from api.server import serve as run_api
+
+    _override(api_host=host, api_port=port, api_workers=workers)
+    raise typer.Exit(run_api(get_settings(), console))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -356,6 +426,54 @@ def _admin(settings, base_url: str, method: str, path: str, body: dict | None = 
         response.raise_for_status()
         return response.json()
 
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question, in plain words (quote it)."),
+    role: str = typer.Option("sales_exec", help="Scope: sales_exec, sales_manager, sales_rep or finance_viewer."),
+    rep_id: str = typer.Option(None, "--rep-id", help="The rep's id (role sales_rep)."),
+    territory: str = typer.Option(None, help="The manager's territory (role sales_manager)."),
+    conversation: str = typer.Option(None, "--conversation", "-c", help="Continue this conversation (a follow-up)."),
+    show_sql: bool = typer.Option(True, "--sql/--no-sql", help="Print the SQL that answered."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole answer as JSON."),
+) -> None:
+    """Ask the data a question and print the answer with a table."""
+    from agents import Scope, ScopeError
+    from agents import ask as ask_agents
+
+    try:
+        scope = Scope(role, rep_id=rep_id, territory=territory)
+    except ScopeError as error:
+        console.print(f"[red]{error}")
+        raise typer.Exit(2)
+    answer = ask_agents(question, scope, conversation_id=conversation)
+    if as_json:
+        print(json.dumps(answer.to_dict(), indent=2, default=str))
+        raise typer.Exit(1 if answer.refused or answer.error else 0)
+    style = "red" if answer.refused else "yellow" if answer.error else "bold"
+    console.print(f"[{style}]{answer.text}")
+    for part in answer.parts or [answer]:
+        if part.columns and part.rows:
+            from agents.answer import format_value
+
+            table = Table(*part.columns, title=part.question if answer.parts else None)
+            for row in part.rows[:50]:
+                table.add_row(*[format_value(c, v) for c, v in zip(part.columns, row)])
+            console.print(table)
+            if len(part.rows) > 50:
+                console.print(f"[dim]... {len(part.rows) - 50} more rows")
+        if part.draft:
+            console.print_json(data=part.draft, default=str)
+        if show_sql and part.sql:
+            console.print(f"[dim]SQL ({part.path}): {part.sql}")
+        for metric in part.metrics:
+            if metric.get("definition"):
+                console.print(f"[dim]{metric['label']}: {metric['definition']}")
+    if answer.follow_ups:
+        console.print("[dim]Try: " + " | ".join(answer.follow_ups))
+    console.print(f"[dim]conversation {answer.conversation_id} (continue with -c); answered by {answer.agent} "
+                  f"via {answer.path} in {answer.seconds * 1000:.0f} ms")
+    raise typer.Exit(1 if answer.refused or answer.error else 0)
 
 if __name__ == "__main__":
     app()

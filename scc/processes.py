@@ -17,6 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+# Set by the Supervisor in each child's environment: the pid the child must not outlive.
+PARENT_PID_VARIABLE = "SCC_EXIT_WITH_PARENT"
+
+
+def parent_is_gone() -> bool:
+    """True when this process was started by a Supervisor that has since died (even by SIGKILL).
+
+    Long-running children poll this, so a killed ``scc demo`` or test run leaves nothing behind.
+    """
+    expected = os.environ.get(PARENT_PID_VARIABLE)
+    return bool(expected) and os.getppid() != int(expected)
+
+
 @dataclass
 class Child:
     name: str
@@ -53,8 +66,19 @@ class Supervisor:
     log_dir: Path
     children: list[Child] = field(default_factory=list)
 
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, *, exit_with_parent: bool = True
+    ) -> Child:
+        """Start ``argv`` in its own process group, logging to ``<log_dir>/<name>.log``.
+
+        ``exit_with_parent`` asks the child to stop when this process dies (children that honour it
+        poll :func:`parent_is_gone`); ``scc emulators start --detach`` turns it off on purpose.
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **(env or {})}
+        env.pop(PARENT_PID_VARIABLE, None)
+        if exit_with_parent:
+            env[PARENT_PID_VARIABLE] = str(os.getpid())
         log_path = self.log_dir / f"{name}.log"
         log_file = log_path.open("ab")
         process = subprocess.Popen(
@@ -62,7 +86,7 @@ class Supervisor:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env=env,
             start_new_session=True,
         )
         log_file.close()

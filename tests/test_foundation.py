@@ -123,3 +123,38 @@ def test_emulators_start_detached_report_status_and_stop(tmp_path, test_environm
     assert stopped.returncode == 0 and "Stopped" in stopped.stdout
     assert scc("emulators", "status").returncode == 1
     assert not Path(tmp_path, "emulators", "run.json").exists()
+
+
+@pytest.mark.slow
+def test_supervised_emulators_exit_when_their_supervisor_is_killed(tmp_path):
+    import json
+    import signal
+    import time
+
+    env = {
+        **os.environ, "SCC_DATA_DIR": str(tmp_path), "SCC_DEMO_SCALE": "0.02",
+        "SCC_SALESFORCE_EMULATOR_PORT": str(free_port()), "SCC_NETSUITE_EMULATOR_PORT": str(free_port()),
+    }
+    supervisor_code = (
+        "import time; from pathlib import Path; from scc.processes import Supervisor, scc_command\n"
+        f"Supervisor(Path({str(tmp_path)!r})).start('emulators', scc_command('emulators', 'start'))\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", supervisor_code], env=env)
+    run_file = tmp_path / "emulators" / "run.json"
+    deadline = time.monotonic() + 120
+    while not run_file.exists():
+        assert time.monotonic() < deadline and parent.poll() is None, "emulators never started"
+        time.sleep(0.2)
+    emulator_pid = json.loads(run_file.read_text())["pid"]
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(emulator_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(emulator_pid, signal.SIGKILL)
+    pytest.fail("the emulators outlived their supervisor")
