@@ -2,9 +2,9 @@
 .PHONY: demo test bench install clean help
 
 # Debian packages each command needs (installed through apt when missing and running as root).
-DEMO_SYSTEM_PACKAGES :=
-TEST_SYSTEM_PACKAGES := postgresql
-BENCH_SYSTEM_PACKAGES := $(TEST_SYSTEM_PACKAGES)
+DEMO_SYSTEM_PACKAGES := redis-server
+TEST_SYSTEM_PACKAGES := postgresql redis-server
+BENCH_SYSTEM_PACKAGES := $(TEST_SYSTEM_PACKAGES) wrk
 
 help:
 	@echo "make demo   start the whole product on the embedded defaults (Ctrl-C stops it)"

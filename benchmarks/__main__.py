@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmarks.common import RESULTS_DIR, machine_description, render_results
 
-BENCHMARKS = ["generation", "emulators", "ingestion"]
+BENCHMARKS = ["generation", "emulators", "ingestion", "marts", "agents", "api"]
 
 
 def main(argv: list[str] | None = None) -> int:

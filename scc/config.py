@@ -131,6 +131,103 @@ class Settings(BaseSettings):
     netsuite_token_id: str = Field("scc-demo-token-id", description="Access token id.")
     netsuite_token_secret: SecretStr = Field(SecretStr("scc-demo-token-secret"), description="Access token secret.")
 
+    # --- API -----------------------------------------------------------------------------------
+    api_host: str = Field("127.0.0.1", description="Address `scc serve` listens on.")
+    api_port: int = Field(8000, description="Port of the API (`scc serve`).")
+    api_workers: int = Field(
+        2, description="Worker processes of `scc serve` when Redis is configured (without Redis: always 1)."
+    )
+    app_database_url: str | None = Field(
+        None,
+        description="The API's own database (transactions, conversations, audit log, webhook events) as a "
+        "SQLAlchemy URL; empty: the SQLite file <data_dir>/app.sqlite. postgresql://user:password@host:port/db "
+        "for PostgreSQL.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for the dashboard cache, rate limits and pub/sub between API workers, e.g. "
+        "redis://127.0.0.1:6379/0; empty: in-process fallbacks and a single worker.",
+    )
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="HS256 key that signs the API's access tokens; empty: a built-in demo key in demo mode "
+        "(refused outside demo mode).",
+    )
+    jwt_ttl_minutes: int = Field(60, description="Lifetime of an API access token in minutes.")
+    api_demo_password: SecretStr = Field(
+        SecretStr("scc-demo"),
+        description="Password of the demo logins (exec@, manager@, rep@, finance@scc-demo.example); demo mode only.",
+    )
+    api_rate_limit: int = Field(100, description="API requests per minute per user (0: no limit).")
+    api_cors_origins: str = Field(
+        "", description="Comma-separated origins allowed to call the API from a browser (CORS); empty: none."
+    )
+    api_cache_ttl: int = Field(30, description="Seconds the dashboard endpoints are cached (0: no cache).")
+    api_big_order_amount: float = Field(
+        20000.0, description="Orders of at least this total are pushed to dashboards as notable events."
+    )
+    api_netsuite_timeout: float = Field(20.0, description="Seconds the write path waits for one NetSuite call.")
+    api_netsuite_retries: int = Field(
+        2, description="Retries of one NetSuite call of the write path (5xx, 429, timeouts) before it fails."
+    )
+    api_submit_lease_seconds: int = Field(
+        300,
+        description="Seconds an approval may stay 'submitting' before a retry may take it over (a crashed worker).",
+    )
+    oidc_issuer: str | None = Field(
+        None,
+        description="OpenID Connect issuer URL for single sign-on (its /.well-known/openid-configuration is "
+        "read); empty: local logins only.",
+    )
+    oidc_client_id: str | None = Field(None, description="OIDC client id of the API.")
+    oidc_client_secret: SecretStr | None = Field(None, description="OIDC client secret of the API.")
+    oidc_scopes: str = Field("openid email profile", description="Scopes asked of the OIDC provider.")
+    oidc_role_claim: str = Field(
+        "scc_role", description="ID-token claim holding the role (sales_exec, sales_manager, sales_rep, finance_viewer)."
+    )
+    oidc_rep_id_claim: str = Field("scc_rep_id", description="ID-token claim holding the user's rep id.")
+    oidc_territory_claim: str = Field("scc_territory", description="ID-token claim holding the user's territory.")
+    oidc_success_redirect: str | None = Field(
+        None,
+        description="Where the browser goes after an OIDC login, with #access_token=… appended; empty: the "
+        "callback answers with JSON.",
+    )
+
+    # --- agents (ask the data) -----------------------------------------------------------------
+    llm_model: str | None = Field(
+        None,
+        description="litellm model the agents plan with, e.g. openai/gpt-4o-mini, anthropic/claude-3-5-sonnet-latest "
+        "or openai/<name> with SCC_LLM_API_BASE for a local OpenAI-compatible server; empty: no LLM, the "
+        "deterministic planner answers.",
+    )
+    llm_api_base: str | None = Field(
+        None, description="Base URL of the model's API (a local OpenAI-compatible server, a proxy); empty: the provider's."
+    )
+    llm_api_key: SecretStr | None = Field(
+        None, description="API key for the model; empty: the provider's usual variable (OPENAI_API_KEY, ...)."
+    )
+    llm_timeout: float = Field(30.0, description="Seconds to wait for one LLM reply.")
+    llm_max_corrections: int = Field(
+        2, description="Times an invalid plan or a failing SQL is sent back to the LLM for correction."
+    )
+    llm_send_sample_rows: bool = Field(
+        False, description="Also send a few example values of the marts to the LLM (off: descriptions only)."
+    )
+    agent_max_rows: int = Field(1000, description="Most rows an agent query returns (the guard's LIMIT).")
+    agent_query_timeout: float = Field(10.0, description="Seconds an agent query may run before it is stopped.")
+
+    # --- orchestration (Dagster) ---------------------------------------------------------------
+    dagster_host: str = Field("127.0.0.1", description="Address the Dagster console (`scc demo`) listens on.")
+    dagster_port: int = Field(3000, description="Port of the Dagster console (`scc demo`; a free one if taken).")
+    orchestration_schedules: bool = Field(
+        True,
+        description="Run the fallback schedules (Salesforce and NetSuite orders every 5 min, products and "
+        "inventory every 15 min, invoices hourly) whenever the Dagster daemon runs.",
+    )
+    orchestration_sensor_interval: int = Field(
+        2, description="Seconds between two looks of the change sensor at the queued webhook events."
+    )
+
     # --- derived -------------------------------------------------------------------------------
     @property
     def emulator_dir(self) -> Path:

@@ -1,7 +1,9 @@
 """``scc demo`` / ``make demo``: every part of the product that exists, on the embedded defaults.
 
 Each part runs as its own child process (own process group) so one Ctrl-C stops them all cleanly.
-Later parts (sync and build, the API and dashboard, the Dagster console) join the list in
+Once the emulators are ready, ``scc sync`` and ``scc build`` run to completion (one-shot children) so
+the warehouse and the marts are there before the URLs are announced. Then redis-server and the API
+(``scc serve``, several workers) start. Later parts (the dashboard, the Dagster console) join the list in
 :func:`run_demo` as they land.
 """
 
@@ -18,6 +20,104 @@ from scc.config import get_settings
 from scc.processes import Supervisor, scc_command
 
 
+def warehouse_location(settings) -> str:
+    from scc.warehouse import duckdb_path, is_postgres
+
+    if is_postgres(settings):
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.warehouse_url)
+        return f"postgresql://{url.hostname}:{url.port or 5432}{url.path}"
+    return str(duckdb_path(settings))
+
+
+def _run_to_completion(supervisor: Supervisor, name: str, argv: list[str], stop: threading.Event) -> int | None:
+    """Run a one-shot child to its end; its exit code, or None when Ctrl-C came first (it is stopped)."""
+    child = supervisor.start(name, argv)
+    try:
+        while child.alive:
+            if stop.wait(0.2):
+                child.stop()
+                return None
+        return child.process.returncode
+    finally:
+        supervisor.children.remove(child)
+
+
+def choose_api_port(settings, console: Console) -> int:
+    """SCC_API_PORT, or a free port when something else listens there already (said on the console)."""
+    import socket
+
+    from scc.processes import free_port
+
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        busy = sock.connect_ex((settings.api_host, settings.api_port)) == 0
+    if not busy:
+        return settings.api_port
+    port = free_port()
+    console.print(f"[yellow]Port {settings.api_port} is in use; the API takes {port} (set SCC_API_PORT to choose).[/]")
+    return port
+
+
+def start_api(supervisor: Supervisor, settings, stop: threading.Event, api_port: int) -> str | None:
+    """redis-server (when installed and no SCC_REDIS_URL is set) and the API with its workers; the API's URL."""
+    import shutil
+
+    import httpx
+
+    from scc.processes import free_port
+
+    env = {}
+    binary = shutil.which("redis-server")
+    if not settings.redis_url and binary:
+        port = free_port()
+        while port == api_port:  # the API's port is chosen but not bound yet
+            port = free_port()
+        redis = supervisor.start("redis", [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                           "--appendonly", "no", "--daemonize", "no"])
+        env["SCC_REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+
+        def redis_ready() -> bool:
+            import redis as redis_client
+
+            try:
+                return bool(redis_client.Redis.from_url(env["SCC_REDIS_URL"], socket_timeout=1).ping())
+            except Exception:  # noqa: BLE001 - not up yet
+                return stop.is_set()
+
+        supervisor.wait_until(redis, redis_ready, timeout=30)
+        # children started after this one (orchestration) reach the same Redis, so their
+        # api.cache.invalidate_dashboards() / publish_event() reach the API's workers
+        import os
+
+        from scc.config import reset_settings_cache
+
+        os.environ["SCC_REDIS_URL"] = env["SCC_REDIS_URL"]
+        reset_settings_cache()
+    url = f"http://{settings.api_host}:{api_port}"
+    api = supervisor.start("api", scc_command("serve"), env={**env, "SCC_API_PORT": str(api_port)})
+
+    def api_ready() -> bool:
+        try:
+            return httpx.get(url + "/api/v1/auth/config", timeout=2, trust_env=False).status_code == 200
+        except httpx.HTTPError:
+            return stop.is_set()
+
+    supervisor.wait_until(api, api_ready, timeout=120)
+    return None if stop.is_set() else url
+
+
+def add_api_rows(table: Table, settings, url: str) -> None:
+    from api.security import DEMO_USERS
+
+    password = settings.api_demo_password.get_secret_value()
+    logins = ", ".join(f"{user} ({role})" for user, role in DEMO_USERS.items())
+    table.add_row("API (REST + WebSocket /ws/dashboard)", url, f"POST /api/v1/auth/token; password {password!r} for "
+                  f"{logins}")
+    table.add_row("API docs (OpenAPI)", f"{url}/docs", "Authorize with one of the demo logins above")
+
+
 def run_demo(*, fresh: bool, console: Console) -> int:
     settings = get_settings()
     supervisor = Supervisor(settings.data_dir / "logs")
@@ -27,7 +127,12 @@ def run_demo(*, fresh: bool, console: Console) -> int:
 
     try:
         console.print("[bold]Starting the Salesforce and NetSuite emulators[/] (generating the demo company on first run)…")
-        emulators = supervisor.start("emulators", scc_command("emulators", "start", *(["--fresh"] if fresh else [])))
+        # live-mode change events go to the API's webhooks (it starts once the marts are built)
+        api_port = choose_api_port(settings, console)
+        webhooks = {} if settings.emulator_webhook_url else {
+            "SCC_EMULATOR_WEBHOOK_URL": f"http://{settings.api_host}:{api_port}/webhooks"}
+        emulators = supervisor.start("emulators", scc_command("emulators", "start", *(["--fresh"] if fresh else [])),
+                                     env=webhooks)
         supervisor.wait_until(
             emulators,
             lambda: bool((info := RunInfo.read(settings)) and info.pid == emulators.process.pid) or stop.is_set(),
@@ -35,7 +140,28 @@ def run_demo(*, fresh: bool, console: Console) -> int:
         )
         if stop.is_set():
             return 130
+
+        # Load the warehouse and build the marts before announcing anything: one-shot children, each
+        # in its own process group like the rest, so Ctrl-C stops them too.
+        for name, argv, what in (
+            ("sync", scc_command("sync"), "Loading Salesforce and NetSuite into the warehouse (scc sync)"),
+            ("build", scc_command("build"), "Building the marts and the semantic layer (scc build)"),
+        ):
+            console.print(f"[bold]{what}[/]…")
+            code = _run_to_completion(supervisor, name, argv, stop)
+            if code is None:
+                return 130
+            if code != 0:
+                console.print(f"[yellow]{name} exited with code {code}; the demo goes on without it.[/]\n"
+                              f"{supervisor.log_dir / (name + '.log')}:\n"
+                              + "\n".join((supervisor.log_dir / f"{name}.log").read_text(errors="replace")
+                                           .splitlines()[-15:]))
         info = RunInfo.read(settings)
+
+        console.print("[bold]Starting the API[/] (scc serve)…")
+        api_url = start_api(supervisor, settings, stop, api_port)
+        if api_url is None:
+            return 130
 
         table = Table("what", "where", "log in with", title="Sales Command Center demo")
         table.add_row(
@@ -49,6 +175,9 @@ def run_demo(*, fresh: bool, console: Console) -> int:
             f"account {settings.netsuite_account_id}, consumer key {settings.netsuite_consumer_key}",
         )
         table.add_row("Demo company", info.company_dir, "stories.json lists the planted stories")
+        table.add_row("Warehouse (marts in schema marts)", str(warehouse_location(settings)),
+                      "scc.semantic.query_metrics(...) for metrics")
+        add_api_rows(table, settings, api_url)
         console.print(table)
         console.print(f"Logs in {supervisor.log_dir}. Press [bold]Ctrl-C[/] to stop everything.")
 

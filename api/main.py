@@ -1,0 +1,77 @@
+"""The Sales Command Center API: ``create_app()`` builds it (``scc serve`` runs it with uvicorn).
+
+OpenAPI at ``/openapi.json``, the interactive docs at ``/docs``. Every endpoint under ``/api/v1`` and the
+``/ws/dashboard`` socket take a bearer token (``POST /api/v1/auth/token``) and are cut to the caller's scope
+by one dependency (:func:`api.deps.get_scope`). Responses are gzip-compressed and carry ETags.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
+from starlette.responses import JSONResponse
+
+from api.cache import make_store, register_local_store
+from api.db import database_url, get_database
+from api.observability import ETagMiddleware, MetricsMiddleware, get_metrics, metrics_endpoint
+from api.services.warehouse import WarehouseUnavailable
+from scc.config import Settings, get_settings
+
+log = logging.getLogger("scc.api")
+
+DESCRIPTION = """Sales Command Center: dashboards, lists, questions in plain words and sales orders into
+NetSuite, each cut to the caller's role and scope. Log in with `POST /api/v1/auth/token` (demo users:
+exec@, manager@, rep@, finance@scc-demo.example) and use the token as a bearer token."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    from api.security import signing_key
+
+    signing_key(settings)  # fail at start-up, not at the first request, when no JWT secret is set
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from api.realtime import Hub
+
+        app.state.db = get_database(database_url(settings))
+        app.state.store = make_store(settings)
+        register_local_store(app.state.store)
+        app.state.hub = Hub(app)
+        app.state.hub.start()
+        try:
+            yield
+        finally:
+            await app.state.hub.stop()
+            await app.state.store.close()
+
+    app = FastAPI(title="Sales Command Center API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = get_metrics()
+
+    from api.realtime import router as realtime_router
+    from api.routes import ask, auth, dashboard, health, lists, transactions, webhooks
+
+    for module in (health, auth, dashboard, lists, transactions, ask, webhooks):
+        app.include_router(module.router)
+    app.include_router(realtime_router)
+    app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+
+    @app.exception_handler(WarehouseUnavailable)
+    async def warehouse_unavailable(_request: Request, error: WarehouseUnavailable):
+        return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
+
+    app.add_middleware(ETagMiddleware)  # inside gzip: tags the uncompressed body
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
+    if origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=False,
+                           allow_methods=["*"], allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+                           expose_headers=["ETag", "Retry-After", "X-Cache"])
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,771 @@
+"""The write path: a sales order from a sentence (or a form) to NetSuite, exactly once.
+
+    draft ──PATCH──▶ draft ──approve──▶ submitting ──▶ submitted
+      │                                   │   ▲
+      └──reject──▶ rejected               ▼   │ approve again (retry)
+                                        failed ──reject──▶ rejected
+
+- **Draft**: the transactions agent (or the form of ``POST /orders``) names a customer and lines; each is
+  resolved against the marts within the caller's scope and checked: customer exists (fuzzy match, or
+  choices when ambiguous), product in the catalogue, price within [min price, list price], stock available,
+  credit (open balance + this order ≤ credit limit). The stored draft shows every check's result.
+- **Approve** is a compare-and-set on the row (``UPDATE … WHERE status IN (draft, failed) OR lease ran out``),
+  so of any number of concurrent approvals exactly one goes on to NetSuite; the others get 409 (or the
+  finished order). The order goes to NetSuite as an upsert by external id (``PUT salesOrder/eid:scc-<id>``),
+  after looking that external id up first: a retry after a crash or a timeout finds the order that was
+  already created and records it instead of sending it again.
+- Every step is written to the audit log with who and when.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import io
+import logging
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import requests
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from api.db import Database
+from api.models import (DRAFT, FAILED, REJECTED, SUBMITTED, SUBMITTING, AuditLog, Transaction, new_id,
+                        utcnow)
+from api.security import Scope
+from api.services.warehouse import reader
+from scc.config import Settings, today
+
+log = logging.getLogger("scc.api.writepath")
+
+LEGAL = re.compile(r"\b(inc|incorporated|corp|corporation|llc|ltd|co|company|group|holdings|the)\b\.?")
+
+
+class WriteError(Exception):
+    status = 400
+
+    def __init__(self, message: str, transaction: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.transaction = transaction
+
+
+class NotFound(WriteError):
+    status = 404
+
+
+class Conflict(WriteError):
+    status = 409
+
+
+class Invalid(WriteError):
+    status = 422
+
+
+class SubmissionFailed(WriteError):
+    status = 502
+
+
+# --- the audit log ---------------------------------------------------------------------------------
+
+
+def audit(session: Session, scope: Scope | None, action: str, entity_id: str | None, detail: dict | None = None,
+          entity: str = "transaction", actor: str | None = None) -> None:
+    session.add(AuditLog(actor=actor or (scope.user if scope else "system"), role=scope.role if scope else None,
+                         action=action, entity=entity, entity_id=entity_id, detail=detail))
+
+
+# --- resolving and checking a draft ----------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    text = re.sub(r"[^a-z0-9& ]+", " ", (text or "").lower())
+    return " ".join(text.split())
+
+
+def _singular(word: str) -> str:
+    if len(word) > 3 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith(("ches", "shes", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _words(text: str) -> list[str]:
+    return [_singular(w) for w in _norm(text).split()]
+
+
+def name_score(query: str, name: str) -> float:
+    """How well a typed name matches a customer's name, 0..1 (1: the same name)."""
+    q, n = _norm(query), _norm(name)
+    if not q or not n:
+        return 0.0
+    if q == n:
+        return 1.0
+    q2, n2 = " ".join(LEGAL.sub(" ", q).split()), " ".join(LEGAL.sub(" ", n).split())
+    if q2 and q2 == n2:
+        return 0.97
+    qw, nw = set(q2.split()), set(n2.split())
+    if qw and qw <= nw:
+        return 0.9 - 0.05 * min(len(nw - qw), 4)
+    return difflib.SequenceMatcher(None, q2 or q, n2 or n).ratio() * 0.9
+
+
+def _customers(r, scope: Scope) -> list[dict]:
+    where, params = scope.where()
+    return r.all(
+        "SELECT customer_id, customer_name, netsuite_customer_id, rep_id, territory, region, credit_limit, "
+        f"open_balance FROM marts.dim_customers WHERE {where} AND netsuite_customer_id IS NOT NULL",
+        params,
+    )
+
+
+def _products(r) -> list[dict]:
+    return r.all(
+        "SELECT product_id, sku, product_name, category, list_price, min_price, quantity_available, is_active "
+        "FROM marts.dim_products"
+    )
+
+
+def _customer_ref(row: dict) -> dict:
+    return {k: row.get(k) for k in ("customer_id", "customer_name", "netsuite_customer_id", "rep_id", "territory",
+                                    "region", "credit_limit", "open_balance")}
+
+
+def resolve_customer(customers: list[dict], query: str | None, customer_id: str | None) -> tuple[dict | None, dict]:
+    """(the customer, the check) for a typed name or a chosen id, among the customers the caller may see."""
+    if customer_id:
+        row = next((c for c in customers if str(c["customer_id"]) == str(customer_id)), None)
+        if row is None:
+            return None, {"ok": False, "message": f"no customer {customer_id} within your scope", "choices": []}
+        return row, {"ok": True, "message": f"customer {row['customer_name']}", "choices": []}
+    if not query or not query.strip():
+        return None, {"ok": False, "message": "no customer named", "choices": []}
+    scored = sorted(((name_score(query, c["customer_name"]), c) for c in customers),
+                    key=lambda pair: (-pair[0], str(pair[1]["customer_name"])))
+    scored = [(s, c) for s, c in scored if s >= 0.5]
+    choices = [{"customer_id": c["customer_id"], "customer_name": c["customer_name"], "score": round(s, 2)}
+               for s, c in scored[:5]]
+    if not scored:
+        return None, {"ok": False, "message": f"no customer matches {query!r}", "choices": []}
+    best_score, best = scored[0]
+    runner_up = scored[1][0] if len(scored) > 1 else 0.0
+    if best_score >= 0.85 and (best_score >= 0.97 and runner_up < 0.97 or best_score - runner_up >= 0.08):
+        return best, {"ok": True, "message": f"{query!r} matched {best['customer_name']}",
+                      "choices": choices[1:] if best_score < 1.0 else []}
+    return None, {"ok": False, "message": f"{query!r} is ambiguous: choose one of the customers listed",
+                  "choices": choices}
+
+
+def _product_candidates(products: list[dict], query: str) -> list[tuple[float, dict]]:
+    q = _norm(query)
+    words = _words(query)
+    out = []
+    for p in products:
+        if not p.get("is_active", True):
+            continue
+        sku = _norm(p.get("sku") or "")
+        name_words = _words(p.get("product_name") or "")
+        category_words = _words(p.get("category") or "")
+        if q and q == sku:
+            score = 1.0
+        elif q and q == _norm(p.get("product_name") or ""):
+            score = 0.99
+        elif words and set(words) <= set(name_words):
+            score = 0.9
+        elif words and set(words) <= set(category_words):
+            score = 0.8
+        elif words and set(words) <= set(name_words) | set(category_words):
+            score = 0.75
+        else:
+            continue
+        out.append((score, p))
+    return out
+
+
+def resolve_product(products: list[dict], query: str | None, product_id, quantity: float,
+                    unit_price: float | None, suggested: bool = False) -> tuple[dict | None, dict]:
+    """(the item, the product check): an id, a SKU, a name or a category ("hats"); among several items the one
+    whose price range takes the asked price and whose stock covers the quantity, the others as choices.
+    ``suggested``: ``product_id`` is the agent's pick for ``query``, preferred among items that fit equally."""
+    if product_id not in (None, "") and not (suggested and query):
+        row = next((p for p in products if str(p["product_id"]) == str(product_id)), None)
+        if row is None:
+            return None, {"ok": False, "message": f"no product {product_id} in the catalogue", "choices": []}
+        if not row.get("is_active", True):
+            return row, {"ok": False, "message": f"{row['sku']} is no longer sold", "choices": []}
+        return row, {"ok": True, "message": f"{row['sku']} {row['product_name']}", "choices": []}
+    if not query or not query.strip():
+        return None, {"ok": False, "message": "no product named", "choices": []}
+    candidates = _product_candidates(products, query)
+    pick = str(product_id) if product_id not in (None, "") else None
+    if pick and not any(str(p["product_id"]) == pick for _, p in candidates):
+        candidates += [(0.95, p) for p in products if str(p["product_id"]) == pick and p.get("is_active", True)]
+    if not candidates:
+        return None, {"ok": False, "message": f"no product in the catalogue matches {query!r}", "choices": []}
+
+    def rank(pair):
+        # an exact SKU or name wins; among partial matches ("hats"), the item that fits the order wins
+        score, p = pair
+        exact = score >= 0.99
+        in_range = unit_price is None or (float(p["min_price"] or 0) <= unit_price <= float(p["list_price"] or 0))
+        in_stock = float(p.get("quantity_available") or 0) >= quantity
+        return (not exact, not in_range, not in_stock, str(p["product_id"]) != pick, -score, str(p["sku"]))
+
+    candidates.sort(key=rank)
+    best = candidates[0][1]
+    choices = [{"product_id": p["product_id"], "sku": p["sku"], "product_name": p["product_name"],
+                "list_price": p["list_price"], "min_price": p["min_price"]} for _, p in candidates[1:6]]
+    more = f" ({len(candidates) - 1} other match(es) listed as choices)" if len(candidates) > 1 else ""
+    return best, {"ok": True, "message": f"{query!r} matched {best['sku']} {best['product_name']}{more}",
+                  "choices": choices}
+
+
+def _money(value) -> float:
+    return float(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def build_draft(request: dict, scope: Scope, settings: Settings | None = None) -> tuple[dict, dict, bool]:
+    """Resolve and check a requested order. ``request``: ``{"customer": {"query"|"customer_id"}, "lines":
+    [{"query"|"product_id", "quantity", "unit_price"}], "memo"}``. Returns (draft, checks, valid)."""
+    with reader(settings) as r:
+        customers = _customers(r, scope)
+        products = _products(r)
+    wanted_customer = request.get("customer") or {}
+    customer, customer_check = resolve_customer(customers, wanted_customer.get("query"),
+                                                wanted_customer.get("customer_id"))
+    lines, line_checks = [], []
+    for number, wanted in enumerate(request.get("lines") or [], start=1):
+        quantity = float(wanted.get("quantity") or 0)
+        asked_price = wanted.get("unit_price")
+        asked_price = None if asked_price is None else float(asked_price)
+        product, product_check = resolve_product(products, wanted.get("query"), wanted.get("product_id"), quantity,
+                                                 asked_price, suggested=bool(wanted.get("suggested")))
+        line = {"line": number, "query": wanted.get("query"), "quantity": quantity, "unit_price": asked_price}
+        check = {"line": number, "product": product_check}
+        if quantity <= 0:
+            check["quantity"] = {"ok": False, "message": "the quantity must be more than zero"}
+        if product is not None:
+            price = asked_price if asked_price is not None else float(product["list_price"] or 0)
+            low, high = float(product["min_price"] or 0), float(product["list_price"] or 0)
+            available = float(product.get("quantity_available") or 0)
+            line.update(product_id=product["product_id"], sku=product["sku"], product_name=product["product_name"],
+                        unit_price=_money(price), amount=_money(price * quantity), list_price=high, min_price=low,
+                        quantity_available=available)
+            check["price"] = ({"ok": True, "message": f"{price:,.2f} is within {low:,.2f}–{high:,.2f}"}
+                              if low <= price <= high else
+                              {"ok": False, "message": f"{price:,.2f} is outside the allowed {low:,.2f}–{high:,.2f}"})
+            check["stock"] = ({"ok": True, "message": f"{available:,.0f} available"}
+                              if quantity <= available else
+                              {"ok": False, "message": f"only {available:,.0f} available, {quantity:,.0f} asked"})
+        lines.append(line)
+        line_checks.append(check)
+    total = _money(sum(line.get("amount") or 0 for line in lines))
+    if customer is None:
+        credit = {"ok": None, "message": "not checked: no customer yet"}
+    elif customer.get("credit_limit") is None:
+        credit = {"ok": True, "message": "the customer has no credit limit"}
+    else:
+        limit, balance = float(customer["credit_limit"]), float(customer.get("open_balance") or 0)
+        headroom = limit - balance
+        credit = ({"ok": True, "message": f"open balance {balance:,.2f} + this order {total:,.2f} is within "
+                                          f"the limit of {limit:,.2f}"}
+                  if balance + total <= limit + 0.005 else
+                  {"ok": False, "message": f"open balance {balance:,.2f} + this order {total:,.2f} exceeds the "
+                                           f"limit of {limit:,.2f} (headroom {headroom:,.2f})"})
+    lines_check = {"ok": bool(lines), "message": f"{len(lines)} line(s)" if lines else "no order lines"}
+    all_checks = [customer_check, credit, lines_check] + [
+        c for check in line_checks for key, c in check.items() if key != "line"
+    ]
+    valid = customer is not None and all(c["ok"] is not False for c in all_checks)
+    draft = {
+        "customer": {**_customer_ref(customer), "query": wanted_customer.get("query")} if customer
+        else {"query": wanted_customer.get("query"), "customer_id": wanted_customer.get("customer_id")},
+        "lines": lines,
+        "memo": request.get("memo"),
+        "total": total,
+        "currency": "USD",
+        "tran_date": today().isoformat(),
+    }
+    checks = {"customer": customer_check, "lines": line_checks, "credit": credit, "has_lines": lines_check,
+              "valid": valid}
+    return draft, checks, valid
+
+
+def request_of(draft: dict) -> dict:
+    """The request a stored draft answers (to check it again after an edit)."""
+    customer = draft.get("customer") or {}
+    return {
+        "customer": {"customer_id": customer.get("customer_id"), "query": customer.get("query")},
+        "lines": [{"product_id": line.get("product_id"), "query": line.get("query"),
+                   "quantity": line.get("quantity"), "unit_price": line.get("unit_price")}
+                  for line in draft.get("lines") or []],
+        "memo": draft.get("memo"),
+    }
+
+
+# --- transactions ---------------------------------------------------------------------------------
+
+
+def _update():
+    """An UPDATE of transactions whose WHERE clause is the compare-and-set (no ORM state to synchronise)."""
+    return update(Transaction).execution_options(synchronize_session=False)
+
+
+def visible(tx: Transaction, scope: Scope) -> bool:
+    return tx.created_by == scope.user or scope.covers(tx.rep_id, tx.territory)
+
+
+def as_dict(tx: Transaction, audit_rows: list[AuditLog] | None = None) -> dict:
+    out = {
+        "id": tx.id,
+        "kind": tx.kind,
+        "status": tx.status,
+        "sentence": tx.sentence,
+        "draft": tx.draft,
+        "checks": tx.checks,
+        "valid": tx.valid,
+        "total": float(tx.total or 0),
+        "customer_id": tx.customer_id,
+        "rep_id": tx.rep_id,
+        "territory": tx.territory,
+        "created_by": tx.created_by,
+        "created_at": _iso(tx.created_at),
+        "updated_at": _iso(tx.updated_at),
+        "approved_by": tx.approved_by,
+        "approved_at": _iso(tx.approved_at),
+        "external_id": tx.external_id,
+        "netsuite": {"id": tx.netsuite_id, "number": tx.netsuite_number} if tx.netsuite_id else None,
+        "submitted_at": _iso(tx.submitted_at),
+        "attempts": tx.attempts,
+        "last_error": tx.last_error,
+        "retryable": tx.status == FAILED,
+        "version": tx.version,
+        "links": {"self": f"/api/v1/transactions/{tx.id}", "pdf": f"/api/v1/transactions/{tx.id}/pdf"},
+    }
+    if audit_rows is not None:
+        out["audit"] = [{"at": _iso(a.at), "actor": a.actor, "role": a.role, "action": a.action, "detail": a.detail}
+                        for a in audit_rows]
+    return out
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="milliseconds") + "Z" if value else None
+
+
+def _apply(tx: Transaction, draft: dict, checks: dict, valid: bool) -> None:
+    customer = draft.get("customer") or {}
+    tx.draft, tx.checks, tx.valid = draft, checks, valid
+    tx.total = Decimal(str(draft.get("total") or 0))
+    tx.customer_id = customer.get("customer_id") if customer.get("customer_name") else None
+    tx.rep_id = customer.get("rep_id") if tx.customer_id else None
+    tx.territory = customer.get("territory") if tx.customer_id else None
+
+
+def create(db: Database, scope: Scope, request: dict, sentence: str | None = None,
+           settings: Settings | None = None, extraction: dict | None = None) -> dict:
+    """A new draft from a requested order (already extracted from the sentence, if any)."""
+    draft, checks, valid = build_draft(request, scope, settings)
+    if extraction:
+        draft["extraction"] = extraction
+    tx_id = new_id()
+    tx = Transaction(id=tx_id, status=DRAFT, sentence=sentence, created_by=scope.user, external_id=f"scc-{tx_id}",
+                     attempts=0, version=1, created_at=utcnow(), updated_at=utcnow(), kind="sales_order")
+    _apply(tx, draft, checks, valid)
+    with db.session() as session:
+        session.add(tx)
+        audit(session, scope, "create", tx_id, {"sentence": sentence, "valid": valid, "total": draft["total"],
+                                                 "failed_checks": failed_checks(checks)})
+        session.commit()
+    return as_dict(tx)
+
+
+def failed_checks(checks: dict) -> list[str]:
+    out = [name for name in ("customer", "credit", "has_lines") if checks.get(name, {}).get("ok", True) is False]
+    for line in checks.get("lines", []):
+        out += [f"line {line['line']} {key}" for key, c in line.items() if key != "line" and c["ok"] is False]
+    return out
+
+
+def load(session: Session, scope: Scope, tx_id: str) -> Transaction:
+    tx = session.get(Transaction, tx_id)
+    if tx is None or not visible(tx, scope):
+        raise NotFound(f"no transaction {tx_id}")
+    return tx
+
+
+def get(db: Database, scope: Scope, tx_id: str, with_audit: bool = True) -> dict:
+    with db.session() as session:
+        tx = load(session, scope, tx_id)
+        rows = None
+        if with_audit:
+            rows = session.scalars(select(AuditLog).where(AuditLog.entity == "transaction", AuditLog.entity_id == tx_id)
+                                   .order_by(AuditLog.id)).all()
+        return as_dict(tx, rows)
+
+
+def list_visible(db: Database, scope: Scope, status: str | None, limit: int, cursor: str | None) -> dict:
+    with db.session() as session:
+        query = select(Transaction)
+        if not scope.sees_everything:
+            owned = Transaction.created_by == scope.user
+            if scope.role == "sales_manager":
+                query = query.where(or_(owned, Transaction.territory == scope.territory))
+            else:
+                query = query.where(or_(owned, Transaction.rep_id == scope.rep_id))
+        if status:
+            query = query.where(Transaction.status == status)
+        if cursor:
+            try:
+                created, tx_id = cursor.split("~", 1)
+                stamp = dt.datetime.fromisoformat(created)
+            except ValueError:
+                raise WriteError("the cursor is not valid; use next_cursor from a previous page") from None
+            query = query.where(or_(Transaction.created_at < stamp,
+                                    and_(Transaction.created_at == stamp, Transaction.id < tx_id)))
+        rows = session.scalars(query.order_by(Transaction.created_at.desc(), Transaction.id.desc())
+                               .limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = f"{rows[-1].created_at.isoformat()}~{rows[-1].id}" if more and rows else None
+    return {"items": [as_dict(tx) for tx in rows], "next_cursor": next_cursor, "limit": limit}
+
+
+def edit(db: Database, scope: Scope, tx_id: str, changes: dict, settings: Settings | None = None) -> dict:
+    """Apply a person's edits to a draft and check it again (only drafts can change)."""
+    with db.session() as session:
+        tx = load(session, scope, tx_id)
+        if tx.status != DRAFT:
+            raise Conflict(f"a {tx.status} transaction cannot be edited", as_dict(tx))
+        version = tx.version
+        request = request_of(tx.draft)
+        if changes.get("customer_id") is not None:
+            request["customer"] = {"customer_id": changes["customer_id"]}
+        elif changes.get("customer") is not None:
+            request["customer"] = {"query": changes["customer"]}
+        if changes.get("lines") is not None:
+            request["lines"] = changes["lines"]
+        if "memo" in changes and changes["memo"] is not None:
+            request["memo"] = changes["memo"]
+    draft, checks, valid = build_draft(request, scope, settings)
+    if (tx.draft or {}).get("extraction"):
+        draft["extraction"] = tx.draft["extraction"]
+    customer = draft.get("customer") or {}
+    known = bool(customer.get("customer_name"))
+    with db.session() as session:
+        result = session.execute(
+            _update()
+            .where(Transaction.id == tx_id, Transaction.status == DRAFT, Transaction.version == version)
+            .values(draft=draft, checks=checks, valid=valid, total=Decimal(str(draft["total"])),
+                    customer_id=customer.get("customer_id") if known else None,
+                    rep_id=customer.get("rep_id") if known else None,
+                    territory=customer.get("territory") if known else None,
+                    updated_at=utcnow(), version=Transaction.version + 1)
+        )
+        if result.rowcount != 1:
+            session.rollback()
+            raise Conflict("the transaction changed while it was being edited; load it and try again")
+        audit(session, scope, "edit", tx_id, {"changes": changes, "valid": valid,
+                                              "failed_checks": failed_checks(checks)})
+        session.commit()
+    return get(db, scope, tx_id)
+
+
+def reject(db: Database, scope: Scope, tx_id: str, reason: str | None = None) -> dict:
+    with db.session() as session:
+        tx = load(session, scope, tx_id)
+        result = session.execute(
+            _update().where(Transaction.id == tx_id, Transaction.status.in_([DRAFT, FAILED]))
+            .values(status=REJECTED, updated_at=utcnow(), lease_until=None, version=Transaction.version + 1)
+        )
+        if result.rowcount != 1:
+            session.rollback()
+            session.refresh(tx)
+            raise Conflict(f"a {tx.status} transaction cannot be rejected", as_dict(tx))
+        audit(session, scope, "reject", tx_id, {"reason": reason})
+        session.commit()
+    return get(db, scope, tx_id)
+
+
+# --- NetSuite -------------------------------------------------------------------------------------
+
+
+class NetSuiteError(Exception):
+    pass
+
+
+class NetSuiteWriter:
+    """The record service calls of the write path: look up by external id, upsert by external id, read."""
+
+    def __init__(self, settings: Settings):
+        from pipelines.http import ResilientSession
+        from pipelines.netsuite.client import netsuite_auth
+
+        self.base = settings.netsuite_url
+        self.session = ResilientSession(max_retries=settings.api_netsuite_retries,
+                                        timeout=settings.api_netsuite_timeout, base_delay=0.2, max_delay=2.0)
+        self.session.auth = netsuite_auth(settings)  # signs every attempt anew
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            return self.session.request(method, f"{self.base}/record/v1/{path}", **kwargs)
+        except requests.RequestException as error:
+            raise NetSuiteError(f"NetSuite did not answer: {type(error).__name__}: {error}") from error
+
+    @staticmethod
+    def _detail(response: requests.Response) -> str:
+        try:
+            details = response.json().get("o:errorDetails") or []
+            text = "; ".join(f"{d.get('o:errorCode')}: {d.get('detail')}" for d in details)
+        except ValueError:
+            text = response.text[:300]
+        return f"NetSuite answered {response.status_code}" + (f" ({text})" if text else "")
+
+    def find_by_external_id(self, external_id: str) -> dict | None:
+        response = self._call("GET", f"salesOrder/eid:{external_id}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise NetSuiteError(self._detail(response))
+        return response.json()
+
+    def upsert(self, external_id: str, payload: dict) -> str:
+        response = self._call("PUT", f"salesOrder/eid:{external_id}", json=payload)
+        if response.status_code not in (200, 201, 204):
+            raise NetSuiteError(self._detail(response))
+        location = response.headers.get("Location", "")
+        order_id = location.rstrip("/").rsplit("/", 1)[-1]
+        if not order_id or order_id.startswith("eid:"):
+            record = self.find_by_external_id(external_id)
+            if record is None:
+                raise NetSuiteError("NetSuite accepted the order but does not find it by its external id")
+            return str(record["id"])
+        return order_id
+
+    def get(self, order_id: str) -> dict:
+        response = self._call("GET", f"salesOrder/{order_id}")
+        if response.status_code != 200:
+            raise NetSuiteError(self._detail(response))
+        return response.json()
+
+
+def netsuite_payload(tx: Transaction) -> dict:
+    draft = tx.draft
+    customer = draft["customer"]
+    memo = draft.get("memo") or f"Sales Command Center {tx.id}, approved by {tx.approved_by}"
+    return {
+        "entity": {"id": str(customer["netsuite_customer_id"])},
+        "tranDate": draft.get("tran_date") or today().isoformat(),
+        "externalId": tx.external_id,
+        "memo": memo,
+        "item": {"items": [{"item": {"id": str(line["product_id"])}, "quantity": line["quantity"],
+                            "rate": line["unit_price"]} for line in draft["lines"]]},
+    }
+
+
+@dataclass
+class Submission:
+    transaction: dict
+    found_existing: bool = False
+
+
+def approve(db: Database, scope: Scope, tx_id: str, settings: Settings, metrics=None) -> Submission:
+    """Approve a draft (or retry a failed or abandoned submission) and send it to NetSuite, exactly once."""
+    with db.session() as session:
+        tx = load(session, scope, tx_id)
+        if tx.status == SUBMITTED:
+            return Submission(as_dict(tx))
+        if tx.status == REJECTED:
+            raise Conflict("the transaction was rejected", as_dict(tx))
+        if not tx.valid:
+            raise Invalid("the draft does not pass its checks: " + ", ".join(failed_checks(tx.checks)), as_dict(tx))
+        previous = tx.status
+    now = utcnow()
+    with db.session() as session:
+        result = session.execute(
+            _update()
+            .where(Transaction.id == tx_id, Transaction.valid.is_(True),
+                   or_(Transaction.status.in_([DRAFT, FAILED]),
+                       and_(Transaction.status == SUBMITTING, Transaction.lease_until < now)))
+            .values(status=SUBMITTING, attempts=Transaction.attempts + 1, approved_by=scope.user, approved_at=now,
+                    lease_until=now + dt.timedelta(seconds=settings.api_submit_lease_seconds), updated_at=now,
+                    version=Transaction.version + 1)
+        )
+        if result.rowcount != 1:
+            session.rollback()
+            tx = session.get(Transaction, tx_id)
+            if tx.status == SUBMITTED:
+                return Submission(as_dict(tx))
+            audit(session, scope, "approve_refused", tx_id, {"status": tx.status})
+            session.commit()
+            by_whom = " by another request" if tx.status == SUBMITTING else ""
+            raise Conflict(f"the transaction is {tx.status}{by_whom}", as_dict(tx))
+        tx = session.get(Transaction, tx_id)
+        session.refresh(tx)
+        attempt = tx.attempts
+        audit(session, scope, "approve" if previous == DRAFT else "retry",
+              tx_id, {"attempt": attempt, "previous_status": previous})
+        session.commit()
+    return _submit(db, scope, tx, attempt, settings, metrics)
+
+
+def _submit(db: Database, scope: Scope, tx: Transaction, attempt: int, settings: Settings, metrics) -> Submission:
+    writer = NetSuiteWriter(settings)
+    found_existing = False
+    try:
+        record = writer.find_by_external_id(tx.external_id)
+        if record is not None:
+            found_existing = True
+        else:
+            with db.session() as session:
+                audit(session, scope, "send", tx.id, {"attempt": attempt, "external_id": tx.external_id})
+                session.commit()
+            order_id = writer.upsert(tx.external_id, netsuite_payload(tx))
+            record = writer.get(order_id)
+    except NetSuiteError as error:
+        _record_failure(db, scope, tx.id, attempt, str(error))
+        if metrics:
+            metrics.submissions.labels("failed").inc()
+        raise SubmissionFailed(f"NetSuite did not take the order: {error}. It can be approved again (retry).",
+                               get(db, scope, tx.id)) from error
+    finally:
+        writer.close()
+    _record_success(db, scope, tx.id, str(record["id"]), record.get("tranId"), found_existing)
+    if metrics:
+        metrics.submissions.labels("found_existing" if found_existing else "created").inc()
+    result = get(db, scope, tx.id)
+    _announce(result, settings)
+    return Submission(result, found_existing)
+
+
+def _record_failure(db: Database, scope: Scope, tx_id: str, attempt: int, error: str) -> None:
+    with db.session() as session:
+        session.execute(
+            _update().where(Transaction.id == tx_id, Transaction.status == SUBMITTING,
+                                      Transaction.attempts == attempt)
+            .values(status=FAILED, last_error=error[:2000], lease_until=None, updated_at=utcnow(),
+                    version=Transaction.version + 1)
+        )
+        audit(session, scope, "submit_failed", tx_id, {"attempt": attempt, "error": error[:2000]})
+        session.commit()
+
+
+def _record_success(db: Database, scope: Scope, tx_id: str, netsuite_id: str, number: str | None,
+                    found_existing: bool) -> None:
+    """Record what NetSuite answered. (Tests replace this to simulate a crash between sending and recording.)"""
+    now = utcnow()
+    with db.session() as session:
+        session.execute(
+            _update().where(Transaction.id == tx_id, Transaction.status.in_([SUBMITTING, FAILED]))
+            .values(status=SUBMITTED, netsuite_id=netsuite_id, netsuite_number=number, submitted_at=now,
+                    lease_until=None, last_error=None, updated_at=now, version=Transaction.version + 1)
+        )
+        audit(session, scope, "submitted", tx_id, {"netsuite_id": netsuite_id, "netsuite_number": number,
+                                                   "found_existing": found_existing})
+        session.commit()
+
+
+def _announce(tx: dict, settings: Settings) -> None:
+    """A big order is a notable event for the dashboards of the people whose scope covers it."""
+    from api.cache import publish_event
+
+    if tx["total"] < settings.api_big_order_amount:
+        return
+    customer = (tx.get("draft") or {}).get("customer") or {}
+    try:
+        publish_event("big_order", {
+            "transaction_id": tx["id"], "order_number": (tx.get("netsuite") or {}).get("number"),
+            "customer_id": customer.get("customer_id"), "customer_name": customer.get("customer_name"),
+            "total": tx["total"], "approved_by": tx.get("approved_by"), "source": "api",
+        }, rep_id=tx.get("rep_id"), territory=tx.get("territory"), settings=settings)
+    except Exception:  # noqa: BLE001 - a failed notification must not fail a recorded order
+        log.exception("could not publish the big-order event")
+
+
+# --- the PDF of a draft ---------------------------------------------------------------------------
+
+
+def pdf(tx: dict) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, title=f"Sales order draft {tx['id']}",
+                            leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm, bottomMargin=18 * mm)
+    draft = tx.get("draft") or {}
+    customer = draft.get("customer") or {}
+    story = [Paragraph("Sales order draft", styles["Title"])]
+
+    def para(text: str):
+        return Paragraph(_escape(text), styles["Normal"])
+
+    netsuite = tx.get("netsuite") or {}
+    facts = [
+        ["Transaction", tx["id"]],
+        ["Status", tx["status"] + (f" — NetSuite {netsuite.get('number')} (id {netsuite.get('id')})"
+                                   if netsuite else "")],
+        ["Customer", f"{customer.get('customer_name') or customer.get('query') or '—'}"],
+        ["Created", f"{tx.get('created_at')} by {tx.get('created_by')}"],
+        ["Request", tx.get("sentence") or "—"],
+        ["Date", draft.get("tran_date") or "—"],
+    ]
+    if tx.get("approved_by"):
+        facts.append(["Approved", f"{tx.get('approved_at')} by {tx.get('approved_by')}"])
+    table = Table([[para(a), para(str(b))] for a, b in facts], colWidths=[35 * mm, 135 * mm])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    story += [table, Spacer(1, 6 * mm)]
+    rows = [["#", "SKU", "Product", "Qty", "Unit price", "Amount"]]
+    for line in draft.get("lines") or []:
+        rows.append([str(line.get("line")), line.get("sku") or "—",
+                     para(line.get("product_name") or line.get("query") or "—"),
+                     f"{line.get('quantity', 0):,.0f}", f"{(line.get('unit_price') or 0):,.2f}",
+                     f"{(line.get('amount') or 0):,.2f}"])
+    rows.append(["", "", "", "", "Total", f"{draft.get('total', 0):,.2f} {draft.get('currency', '')}"])
+    lines = Table(rows, colWidths=[10 * mm, 25 * mm, 70 * mm, 18 * mm, 22 * mm, 30 * mm], repeatRows=1)
+    lines.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f3a5f")),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+        ("ALIGN", (3, 0), (-1, -1), "RIGHT"),
+        ("GRID", (0, 0), (-1, -2), 0.25, colors.grey),
+        ("FONTNAME", (4, -1), (-1, -1), "Helvetica-Bold"),
+    ]))
+    story += [lines, Spacer(1, 6 * mm), Paragraph("Checks", styles["Heading2"])]
+    checks = tx.get("checks") or {}
+    check_rows = [["Check", "Result", "Detail"]]
+    for name in ("customer", "credit", "has_lines"):
+        if name in checks:
+            c = checks[name]
+            check_rows.append([name.replace("_", " "), _verdict(c["ok"]), para(c.get("message", ""))])
+    for line in checks.get("lines") or []:
+        for key, c in line.items():
+            if key != "line":
+                check_rows.append([f"line {line['line']} {key}", _verdict(c["ok"]), para(c.get("message", ""))])
+    check_table = Table(check_rows, colWidths=[35 * mm, 18 * mm, 122 * mm])
+    style = [("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey)]
+    for i, row in enumerate(check_rows[1:], start=1):
+        style.append(("TEXTCOLOR", (1, i), (1, i), {"pass": colors.green, "FAIL": colors.red}.get(row[1], colors.grey)))
+    check_table.setStyle(TableStyle(style))
+    story += [check_table, Spacer(1, 4 * mm),
+              para("Valid: all checks pass." if tx.get("valid")
+                   else "Not valid: fix the failed checks before approval.")]
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def _verdict(ok) -> str:
+    return "pass" if ok is True else ("FAIL" if ok is False else "n/a")
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,251 @@
+"""The write path against the NetSuite emulator over real HTTP: a sentence to a NetSuite order, exactly once.
+
+Gold comes from the NetSuite emulator's own store (plain SQL on its SQLite file) and from the marts, never
+from the API's answers.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from .helpers import mint, scope_for, wait_for
+
+pytestmark = pytest.mark.slow
+
+SEED_SENTENCE = "Create a sales order for Disney, 500 hats, $50 each"
+LEGAL_WORDS = {"group", "company", "holdings", "corporation", "incorporated", "corp", "inc", "llc", "ltd", "the"}
+
+
+def orders_with_external_id(emulators, external_id: str) -> list[dict]:
+    with sqlite3.connect(f"file:{emulators.netsuite_store}?mode=ro", uri=True) as store:
+        store.row_factory = sqlite3.Row
+        orders = [dict(r) for r in store.execute(
+            "SELECT id, tranid, entity, foreigntotal, externalid FROM \"transaction\" "
+            "WHERE externalid = ? AND type = 'SalesOrd'", (external_id,))]
+        for order in orders:
+            order["lines"] = [dict(r) for r in store.execute(
+                "SELECT item, quantity, rate FROM transactionline WHERE \"transaction\" = ? AND mainline = 'F'",
+                (order["id"],))]
+    return orders
+
+
+@pytest.fixture(scope="module")
+def disney(api, marts, emulators):
+    reference = next(s for s in emulators.stories if s.get("kind") == "reference")
+    row = marts("SELECT customer_id, netsuite_customer_id, rep_id, territory, credit_limit, open_balance "
+                "FROM marts.dim_customers WHERE netsuite_customer_id = ?", [reference["disney"]["netsuite_customer_id"]])[0]
+    hat = marts("SELECT product_id, sku, list_price, min_price, quantity_available FROM marts.dim_products "
+                "WHERE product_id = ?", [reference["offer_hat"]["item_id"]])[0]
+    return {"reference": reference, "customer": row, "hat": hat}
+
+
+@pytest.fixture
+def rep(api, disney):
+    """Disney's rep, as a fresh identity (its own rate-limit budget)."""
+    scope = scope_for("sales_rep", rep_id=disney["customer"]["rep_id"], territory=disney["customer"]["territory"])
+    with api.as_scope(scope) as client:
+        client.scope = scope
+        yield client
+
+
+def draft(client, disney, quantity=10, price=50.0, product_id=None) -> dict:
+    response = client.post("/api/v1/orders", json={
+        "customer_id": disney["customer"]["customer_id"],
+        "lines": [{"product_id": product_id or disney["hat"]["product_id"], "quantity": quantity, "unit_price": price}],
+    })
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def failed(tx: dict) -> set[str]:
+    checks = tx["checks"]
+    out = {name for name in ("customer", "credit", "has_lines") if checks[name]["ok"] is False}
+    for line in checks["lines"]:
+        out |= {f"line {line['line']} {key}" for key, c in line.items() if key != "line" and c["ok"] is False}
+    return out
+
+
+def test_the_seed_example_becomes_one_netsuite_order(api, rep, disney, emulators):
+    created = rep.post("/api/v1/transactions/create", json={"sentence": SEED_SENTENCE})
+    assert created.status_code == 201, created.text
+    tx = created.json()
+    assert tx["valid"] and tx["status"] == "draft", tx["checks"]
+    assert tx["draft"]["customer"]["netsuite_customer_id"] == disney["reference"]["disney"]["netsuite_customer_id"]
+    (line,) = tx["draft"]["lines"]
+    assert (line["quantity"], line["unit_price"], tx["total"]) == (500, 50.0, 25000.0)
+    assert line["min_price"] <= 50 <= line["list_price"] and line["quantity_available"] >= 500
+    assert not failed(tx)
+
+    pdf = rep.get(f"/api/v1/transactions/{tx['id']}/pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+
+    approved = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+    assert approved.status_code == 200, approved.text
+    done = approved.json()
+    assert done["status"] == "submitted" and done["netsuite"]["number"]
+
+    (order,) = orders_with_external_id(emulators, tx["external_id"])
+    assert str(order["id"]) == done["netsuite"]["id"] and order["tranid"] == done["netsuite"]["number"]
+    assert order["entity"] == disney["reference"]["disney"]["netsuite_customer_id"]
+    assert order["lines"] == [{"item": int(line["product_id"]), "quantity": 500.0, "rate": 50.0}]
+    assert math.isclose(order["foreigntotal"], 25000.0)
+
+    trail = rep.get(f"/api/v1/transactions/{tx['id']}").json()["audit"]
+    assert [a["action"] for a in trail] == ["create", "approve", "send", "submitted"]
+    assert all(a["actor"] == rep.scope.user and a["at"] for a in trail)
+    again = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+    assert again.status_code == 200 and again.json()["netsuite"] == done["netsuite"]
+    assert len(orders_with_external_id(emulators, tx["external_id"])) == 1
+
+
+def test_each_check_fails_on_its_own(api, rep, disney, marts):
+    hat = disney["hat"]
+    headroom = float(disney["customer"]["credit_limit"]) - float(disney["customer"]["open_balance"])
+    # stock: the item whose stock + 1 units at its floor price cost least, within Disney's headroom
+    short = marts("SELECT product_id, quantity_available, min_price FROM marts.dim_products WHERE is_active "
+                  "AND quantity_available >= 0 ORDER BY (quantity_available + 1) * min_price, product_id LIMIT 1")[0]
+    assert (short["quantity_available"] + 1) * short["min_price"] < headroom
+    over_credit = math.floor(headroom / 50) + 1
+    assert over_credit <= hat["quantity_available"], "the credit case needs an order that stock still covers"
+    cases = {
+        "line 1 price": dict(quantity=10, price=round(hat["min_price"] - 0.01, 2)),
+        "line 1 stock": dict(quantity=short["quantity_available"] + 1, price=short["min_price"],
+                             product_id=short["product_id"]),
+        "credit": dict(quantity=over_credit, price=50.0),
+    }
+    for expected, args in cases.items():
+        tx = draft(rep, disney, **args)
+        assert failed(tx) == {expected}, (expected, tx["checks"])
+        assert not tx["valid"]
+        refused = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+        assert refused.status_code == 422 and expected in refused.json()["detail"]
+    above = draft(rep, disney, quantity=1, price=hat["list_price"] + 1)
+    assert failed(above) == {"line 1 price"}
+
+    unknown = rep.post("/api/v1/transactions/create",
+                       json={"sentence": "Create a sales order for Zyxwvut Quantum Holdings, 10 HAT-0009, $50 each"})
+    assert failed(unknown.json()) == {"customer"}, unknown.json()["checks"]
+    product = rep.post("/api/v1/transactions/create",
+                       json={"sentence": "Create a sales order for Disney, 10 unicorn saddles, $50 each"})
+    assert failed(product.json()) == {"line 1 product"}, product.json()["checks"]
+
+
+def test_an_ambiguous_customer_offers_choices_and_a_person_picks_one(api, marts, disney):
+    with api.as_role("sales_exec") as client:
+        names = [r["customer_name"] for r in marts("SELECT customer_name FROM marts.dim_customers "
+                                                   "WHERE netsuite_customer_id IS NOT NULL")]
+        words: dict[str, int] = {}
+        for name in names:
+            for word in set(name.lower().replace(",", " ").replace(".", " ").split()):
+                if len(word) > 3 and word.isalpha() and word not in LEGAL_WORDS:
+                    words[word] = words.get(word, 0) + 1
+        word = sorted((w for w, n in words.items() if n >= 2), key=lambda w: (-words[w], w))[0]
+        tx = client.post("/api/v1/transactions/create",
+                         json={"sentence": f"Create a sales order for {word}, 1 {disney['hat']['sku']}, $50 each"}).json()
+        check = tx["checks"]["customer"]
+        assert check["ok"] is False and len(check["choices"]) >= 2, check
+        chosen = check["choices"][0]["customer_id"]
+        edited = client.patch(f"/api/v1/transactions/{tx['id']}", json={"customer_id": chosen})
+        assert edited.status_code == 200, edited.text
+        body = edited.json()
+        assert body["checks"]["customer"]["ok"] and body["draft"]["customer"]["customer_id"] == chosen
+        assert body["version"] == tx["version"] + 1
+        assert [a["action"] for a in body["audit"]] == ["create", "edit"]
+
+
+def test_netsuite_failing_then_recovering_gives_one_order(api, rep, disney, clean_faults, emulators):
+    tx = draft(rep, disney)
+    clean_faults.set_faults(error_rate=1.0, seed=3)
+    failed_once = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+    assert failed_once.status_code == 502, failed_once.text
+    body = failed_once.json()["transaction"]
+    assert body["status"] == "failed" and body["retryable"] and "NetSuite" in body["last_error"]
+    assert orders_with_external_id(emulators, tx["external_id"]) == []
+
+    clean_faults.reset_faults()
+    retried = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["status"] == "submitted" and retried.json()["attempts"] == 2
+    assert len(orders_with_external_id(emulators, tx["external_id"])) == 1
+    actions = [a["action"] for a in rep.get(f"/api/v1/transactions/{tx['id']}").json()["audit"]]
+    assert actions == ["create", "approve", "submit_failed", "retry", "send", "submitted"]
+
+
+def test_twenty_concurrent_approvals_create_one_order(api, rep, disney, emulators):
+    tx = draft(rep, disney)
+    token = rep.headers["Authorization"]
+
+    def approve(_):
+        with api.client() as client:
+            return client.post(f"/api/v1/transactions/{tx['id']}/approve", headers={"Authorization": token})
+
+    with ThreadPoolExecutor(20) as pool:
+        responses = list(pool.map(approve, range(20)))
+    codes = sorted(r.status_code for r in responses)
+    assert set(codes) <= {200, 409} and codes.count(200) >= 1, codes
+    assert len(orders_with_external_id(emulators, tx["external_id"])) == 1
+    final = rep.get(f"/api/v1/transactions/{tx['id']}").json()
+    assert final["status"] == "submitted" and final["attempts"] == 1
+    assert [a["action"] for a in final["audit"]].count("send") == 1
+
+
+def test_a_crash_between_sending_and_recording_is_recovered_without_a_duplicate(api, rep, disney, emulators,
+                                                                                   test_environment):
+    tx = draft(rep, disney)
+    scope = rep.scope
+    code = textwrap.dedent(f"""
+        import os, signal
+        from api import writepath
+        from api.db import get_database
+        from api.security import Scope
+        from scc.config import get_settings
+
+        def crash(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGKILL)  # NetSuite has the order; nothing recorded it
+
+        writepath._record_success = crash
+        scope = Scope(user={scope.user!r}, role="sales_rep", rep_id={scope.rep_id!r}, territory={scope.territory!r})
+        writepath.approve(get_database(), scope, {tx['id']!r}, get_settings())
+    """)
+    env = {**os.environ, "SCC_API_SUBMIT_LEASE_SECONDS": "1", "SCC_APP_DATABASE_URL": api.database_url}
+    process = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert process.returncode == -signal.SIGKILL, process.stderr[-2000:]
+    (order,) = orders_with_external_id(emulators, tx["external_id"])
+    stuck = rep.get(f"/api/v1/transactions/{tx['id']}").json()
+    assert stuck["status"] == "submitting" and stuck["netsuite"] is None
+
+    def retry():
+        response = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+        return response if response.status_code != 409 else None  # 409 until the dead worker's lease runs out
+
+    response = wait_for(retry, timeout=30, interval=0.25, what="the abandoned submission to become retryable")
+    assert response.status_code == 200, response.text
+    recovered = response.json()
+    assert recovered["status"] == "submitted" and recovered["found_existing"] is True
+    assert recovered["netsuite"] == {"id": str(order["id"]), "number": order["tranid"]}
+    assert len(orders_with_external_id(emulators, tx["external_id"])) == 1
+
+
+def test_rejected_drafts_stay_rejected_and_finance_cannot_write(api, rep, disney):
+    tx = draft(rep, disney)
+    assert rep.post(f"/api/v1/transactions/{tx['id']}/reject", json={"reason": "duplicate"}).json()["status"] == "rejected"
+    assert rep.post(f"/api/v1/transactions/{tx['id']}/approve").status_code == 409
+    assert rep.patch(f"/api/v1/transactions/{tx['id']}", json={"memo": "x"}).status_code == 409
+    with api.as_role("finance_viewer") as finance:
+        assert finance.post("/api/v1/transactions/create", json={"sentence": SEED_SENTENCE}).status_code == 403
+        assert finance.post(f"/api/v1/transactions/{tx['id']}/approve").status_code == 403
+        assert finance.get(f"/api/v1/transactions/{tx['id']}").status_code == 200  # read-only, sees everything
+    other = scope_for("sales_rep", rep_id="005-someone-else", territory="Nowhere")
+    with api.client(mint(other)) as stranger:
+        assert stranger.get(f"/api/v1/transactions/{tx['id']}").status_code == 404
+        assert stranger.post(f"/api/v1/transactions/{tx['id']}/approve").status_code == 404
