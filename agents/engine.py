@@ -1,0 +1,274 @@
+"""``ask``: from a question and the caller's scope to an answer.
+
+1. The conversation's previous turn is loaded (a follow-up refines it).
+2. The router splits a two-part question, finds each part's entities and the agent that owns it.
+3. Each agent answers (LLM when configured, else the deterministic planner; metric questions through the
+   semantic layer), every query through the guard with the caller's scope.
+4. Plugins post-process each answer (``process_answer``); the turn is stored.
+
+Nothing here raises for a bad question: refusals and failures come back as answers with ``refused`` or
+``error`` set and a message for the person who asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from agents.answer import Answer
+from agents.base import AgentContext
+from agents.catalog import get_catalog
+from agents.conversations import check_owner, default_store
+from agents.entities import Vocabulary, load_vocabulary
+from agents.errors import AgentError, QueryFailed, Refusal
+from agents.plugins import get_plugin_manager, registered_agents, registered_tools
+from agents.router import (Entities, Route, extract_entities, is_refinement, merge_refinement, split_question)
+from agents.scope import Scope
+from scc.config import get_settings
+
+log = logging.getLogger(__name__)
+
+ENTITY_BOOSTS = {
+    "pipeline": lambda e: 1.5 * bool(e.stages or e.forecast) + 1.0 * (e.deal_state in ("won", "lost")),
+    "customers": lambda e: 1.5 * bool(e.health) + 0.5 * bool(e.customers or e.industries),
+    "orders": lambda e: 1.0 * bool(e.order_status) + 1.0 * bool(e.invoice_status),
+    "products": lambda e: 1.0 * bool(e.categories or e.products),
+}
+MAX_QUESTION = 2000
+HELP = "help"
+
+
+def _vocabulary(catalog, settings) -> Vocabulary:
+    try:
+        return load_vocabulary(catalog, settings)
+    except AgentError as error:
+        log.info("no vocabulary yet: %s", error)
+        return Vocabulary().build()
+
+
+def score_agents(text: str, entities: Entities, agents: dict) -> dict[str, float]:
+    route = Route(text=text, agent="", entities=entities)
+    scores = {}
+    for name, agent in agents.items():
+        try:
+            score = float(agent.score(text, route))
+        except Exception:  # noqa: BLE001 - a plugin's bug must not break routing
+            log.exception("agent %s failed to score", name)
+            score = 0.0
+        scores[name] = score + ENTITY_BOOSTS.get(name, lambda e: 0)(entities)
+    return scores
+
+
+def route_question(question: str, *, agents: dict, vocabulary: Vocabulary, today, previous: dict | None = None,
+                   llm: bool = False) -> list[Route]:
+    """The routes of a question: one per part, each with its agent and entities."""
+
+    def looks_complete(part: str) -> bool:
+        ents = extract_entities(part, vocabulary, today)
+        return max(score_agents(part, ents, agents).values() or [0]) >= 2.0
+
+    parts = split_question(question, looks_complete) if len(question) < 400 else [question]
+    prev_route = None
+    if previous and previous.get("routes"):
+        prev_route = Route.from_dict(previous["routes"][-1])
+    routes: list[Route] = []
+    for part in parts:
+        ents = extract_entities(part, vocabulary, today)
+        scores = score_agents(part, ents, agents)
+        best = max(scores, key=lambda k: scores[k]) if scores else ""
+        best_score = scores.get(best, 0.0)
+        if prev_route is not None and prev_route.agent in agents and is_refinement(part, best_score, ents):
+            merged = merge_refinement(prev_route.entities, ents, part)
+            routes.append(Route(text=part, agent=prev_route.agent, entities=merged, scores=scores, refinement=True,
+                                base_text=prev_route.question))
+            continue
+        if best_score <= 0 and not llm:
+            best = HELP
+        routes.append(Route(text=part, agent=best, entities=ents, scores=scores))
+    # A period said once applies to every part: "orders today and my win rate" -> both today.
+    times = [r.entities.time for r in routes if r.entities.time]
+    if len(routes) > 1 and len(times) == 1:
+        for r in routes:
+            r.entities.time = r.entities.time or times[0]
+    return routes
+
+
+_visible: dict[tuple, set[str]] = {}
+
+
+def _visible_ids(context: AgentContext, mart: str, column: str) -> set[str] | None:
+    """The ids of ``mart`` the caller may see (None: everything), cached per warehouse state and scope."""
+    if context.scope.sees_everything:
+        return None
+    from agents.catalog import _fingerprint
+
+    key = (_fingerprint(context.settings), context.scope.key, mart)
+    if key not in _visible:
+        if len(_visible) > 256:
+            _visible.clear()
+        try:
+            rows = context.run_sql(f"SELECT DISTINCT {column} FROM marts.{mart}", max_rows=1_000_000).rows
+        except AgentError:
+            rows = []
+        _visible[key] = {str(r[0]) for r in rows}
+    return _visible[key]
+
+
+def limit_to_scope(route: Route, context: AgentContext) -> None:
+    """Customers and reps the caller cannot see are not matched: their names stay the caller's own words
+    (so an answer never spells out, or suggests, a name from outside the caller's scope)."""
+    for attr, mart, column in (("customers", "dim_customers", "customer_id"), ("reps", "dim_sales_reps", "rep_id")):
+        matches = getattr(route.entities, attr)
+        if not matches:
+            continue
+        visible = _visible_ids(context, mart, column)
+        if visible is None:
+            continue
+        keep = [m for m in matches if str(m.id) in visible]
+        for m in matches:
+            if m not in keep and m.phrase not in route.entities.unknown:
+                route.entities.unknown.append(m.phrase)
+        setattr(route.entities, attr, keep)
+
+
+def _refusal(question: str, error: AgentError, agent: str = "") -> Answer:
+    return Answer(question=question, text=error.message, path="refused", agent=agent, refused=True,
+                  error=error.code, extra={"detail": error.detail} if error.detail else {})
+
+
+def _failure(question: str, error: AgentError, agent: str = "") -> Answer:
+    return Answer(question=question, text=error.message, path="error", agent=agent, error=error.code,
+                  extra={"detail": error.detail} if error.detail else {})
+
+
+def help_answer(route: Route, context: AgentContext) -> Answer:
+    examples = [e for a in context.agents.values() for e in a.examples[:1]]
+    text = ("I answer questions about orders, pipeline, customers and products, and draft sales orders. "
+            "For example: " + "; ".join(f'"{e}"' for e in examples[:5]) + ".")
+    return Answer(question=route.text, text=text, path="planner", agent="help", intent="help",
+                  entities=route.entities.filters(), follow_ups=examples[:4])
+
+
+def answer_route(route: Route, context: AgentContext) -> Answer:
+    if route.agent == HELP:
+        return help_answer(route, context)
+    agent = context.agents.get(route.agent)
+    if agent is None:
+        return Answer(question=route.text, text="No agent can answer that yet.", path="error", error="no_agent")
+    context.notes = []
+    try:
+        answer = agent.answer(route, context)
+    except Refusal as error:
+        answer = _refusal(route.text, error, agent.name)
+    except AgentError as error:
+        answer = _failure(route.text, error, agent.name)
+    except Exception as error:  # noqa: BLE001 - never a 500 for a question
+        log.exception("agent %s failed on %r", agent.name, route.text)
+        answer = _failure(route.text, QueryFailed(f"The {agent.name} agent failed on this question ({type(error).__name__}).",
+                                                  detail=str(error)), agent.name)
+    answer.agent = answer.agent or agent.name
+    if not answer.entities:
+        answer.entities = route.entities.filters()
+    answer.llm_calls, answer.llm_tokens = context.llm_calls, context.llm_tokens
+    pm = get_plugin_manager()
+    for replacement in pm.hook.process_answer(answer=answer, route=route, context=context):
+        if isinstance(replacement, Answer):
+            answer = replacement
+    return answer
+
+
+def ask(question: str, scope: Scope, *, conversation_id: str | None = None, settings=None, store=None,
+        llm=None) -> Answer:
+    """Answer ``question`` for the caller ``scope``.
+
+    ``conversation_id``: continue a conversation (a follow-up refines its last question); a new one is
+    started when None and its id returned in ``answer.conversation_id``. ``store``: a conversation store
+    (default: SQLite under the data folder). ``llm``: an LLM client (default: from the settings).
+    """
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    question = (question or "").strip()
+    if not isinstance(scope, Scope):
+        raise TypeError("ask() needs the caller's Scope")
+    if not question:
+        return Answer(question="", text="Ask a question about orders, pipeline, customers or products.",
+                      path="error", error="empty")
+    if len(question) > MAX_QUESTION:
+        return _refusal(question[:200], Refusal(f"Questions are limited to {MAX_QUESTION} characters."))
+    from agents.guard import screen_question
+
+    refusal = screen_question(question)
+    store = store if store is not None else default_store(settings)
+    previous = None
+    try:
+        if conversation_id and check_owner(store, conversation_id, scope.key):
+            previous = store.last_turn(conversation_id)
+        elif conversation_id:
+            conversation_id = None
+    except Refusal as error:
+        return _refusal(question, error)
+    if refusal is not None:
+        answer = _refusal(question, refusal)
+        for replacement in get_plugin_manager().hook.process_answer(answer=answer, route=None, context=None):
+            if isinstance(replacement, Answer):
+                answer = replacement
+        return _record(answer, question, scope, store, conversation_id, [], started)
+    if llm is None and settings.llm_model:
+        from agents.llm import LLMClient
+
+        llm = LLMClient.from_settings(settings)
+    try:
+        catalog = get_catalog(settings)
+    except Exception as error:  # noqa: BLE001
+        log.exception("catalogue")
+        return _failure(question, QueryFailed("The catalogue of marts could not be read.", detail=str(error)))
+    from scc.config import today as clock
+
+    today = settings.today or clock()
+    vocabulary = _vocabulary(catalog, settings)
+    agents = registered_agents()
+    context = AgentContext(scope=scope, settings=settings, catalog=catalog, vocabulary=vocabulary, today=today,
+                           tools=registered_tools(), llm=llm, previous=previous, agents=agents)
+    routes = route_question(question, agents=agents, vocabulary=vocabulary, today=today, previous=previous,
+                            llm=llm is not None)
+    for route in routes:
+        limit_to_scope(route, context)
+    answers = [answer_route(route, context) for route in routes]
+    if len(answers) == 1:
+        answer = answers[0]
+        answer.question = question
+    else:
+        answer = Answer(
+            question=question, text=" ".join(a.text for a in answers), path=answers[0].path,
+            agent="+".join(a.agent for a in answers), intent="multi", parts=answers,
+            follow_ups=[f for a in answers for f in a.follow_ups][:4],
+            refused=all(a.refused for a in answers), llm_calls=context.llm_calls, llm_tokens=context.llm_tokens,
+        )
+        first = next((a for a in answers if a.rows), answers[0])
+        answer.columns, answer.rows, answer.chart, answer.sql = first.columns, first.rows, first.chart, first.sql
+        answer.metrics = [m for a in answers for m in a.metrics]
+    return _record(answer, question, scope, store, conversation_id, routes, started)
+
+
+def _record(answer: Answer, question: str, scope: Scope, store, conversation_id, routes, started) -> Answer:
+    answer.scope = scope.key
+    if conversation_id is None:
+        conversation_id = store.start(scope.key, question)
+    answer.conversation_id = conversation_id
+    answer.seconds = time.perf_counter() - started
+    answer.turn = store.add_turn(conversation_id, question, answer.to_dict(), [r.to_dict() for r in routes])
+    return answer
+
+
+def draft_order(sentence: str, scope: Scope, *, settings=None) -> dict:
+    """The transactions agent's draft sales order for ``sentence`` (customer, lines with item, quantity and
+    unit price, and what it could not resolve). Validation and submission belong to the API."""
+    settings = settings or get_settings()
+    from plugins.transactions import build_draft
+    from scc.config import today as clock
+
+    catalog = get_catalog(settings)
+    vocabulary = _vocabulary(catalog, settings)
+    context = AgentContext(scope=scope, settings=settings, catalog=catalog, vocabulary=vocabulary,
+                           today=settings.today or clock(), tools=registered_tools(), agents=registered_agents())
+    return build_draft(sentence, context)

@@ -1,0 +1,238 @@
+"""The customers agent: top customers, customer health (declining, at risk, new, inactive), balances,
+concentration, activities with an account.
+
+Marts: ``dim_customers``, ``fct_orders`` (revenue in a period), ``fct_activities``. Metrics: customers,
+declining_customers, at_risk_customers, top10_customer_share, customer_concentration_hhi.
+"""
+
+from __future__ import annotations
+
+from agents import Agent, Plan, hookimpl
+from agents.metrics import MetricQuery
+from agents.planning import (breakdown, entity_filters, filters_text, has_word, in_list, lit, period_text, where)
+from agents.router import Route
+
+CUSTOMER_COLUMNS = ("c.customer_name, c.industry, c.territory, c.rep_name, c.health, c.lifetime_revenue, "
+                    "c.revenue_last_90d, c.revenue_prior_90d, c.last_order_date")
+
+
+class CustomersAgent(Agent):
+    name = "customers"
+    title = "Customers agent"
+    description = ("Customers and accounts: top customers by revenue, customer health (declining, at risk, new, "
+                   "inactive), open balances and credit, concentration, activities with an account.")
+    marts = ("dim_customers", "fct_orders", "fct_activities", "fct_invoices")
+    keywords = {
+        r"\bcustomers?\b|\baccounts?\b|\bclients?\b": 2.0, r"\bat[- ]risk\b|\bdeclining\b|\bchurn": 2.5,
+        r"\bneeds? attention\b|\bhealth\b|\binactive\b|\bdormant\b": 2.5, r"\bconcentration\b|\bherfindahl\b": 3.0,
+        r"\bcredit limit\b|\bopen balance\b": 2.5, r"\bactivit(y|ies)\b|\bmeetings?\b|\bcalls?\b|\bcontacted\b": 2.0,
+        r"\btell me about\b|\bwho (are|is)\b": 1.0, r"\bhaven'?t ordered\b|\bnot ordered\b": 2.5,
+    }
+    examples = ("Who are my top 10 customers by revenue?", "Show me customers with declining purchases",
+                "Which accounts need attention?")
+
+    def follow_ups(self, route, plan, result):
+        out = []
+        if result and result.rows and "customer_name" in result.columns:
+            name = result.rows[0][result.columns.index("customer_name")]
+            out.append(f"Show me orders for {name}")
+        out.append("Which accounts need attention?")
+        return out
+
+    def plan(self, route: Route, ctx) -> Plan | None:
+        q = route.question.lower()
+        ents = route.entities
+        if ents.unknown and not ents.customers and not ents.industries and \
+                has_word(q, r"\btell me about\b|\babout\b|\bfor\b|'s\b|\bwith\b"):
+            from plugins.orders import _unknown_plan
+
+            return _unknown_plan(route, "customer", "customers.unknown")
+        if has_word(q, r"\bconcentration\b|\bherfindahl\b|\bhhi\b|\bshare of (the )?top\b|\btop \d+ share\b"):
+            return self._concentration(route, ctx)
+        if has_word(q, r"\bactivit(y|ies)\b|\bmeetings?\b|\bcalls?\b|\bcontacted\b|\btouch ?points?\b|\bevents?\b|\btasks?\b"):
+            return self._activities(route, ctx)
+        if has_word(q, r"\bcredit limit\b|\bover (their )?credit\b"):
+            return self._list(route, ctx, ["c.open_balance > c.credit_limit"], "Customers over their credit limit",
+                              order="c.open_balance - c.credit_limit DESC")
+        if has_word(q, r"\bopen balance|\bbalance\b"):
+            return self._list(route, ctx, ["c.open_balance > 0"], "Customers by open balance",
+                              order="c.open_balance DESC", columns="c.customer_name, c.open_balance, c.credit_limit, c.rep_name")
+        days = None
+        import re
+
+        m = re.search(r"(?:haven'?t|have not|not|no) ordered? (?:in|for) (?:the last )?(\d+) days", q)
+        if m:
+            days = int(m.group(1))
+            cutoff = ctx.today.fromordinal(ctx.today.toordinal() - days + 1)
+            return self._list(route, ctx, [f"c.last_order_date < {lit(cutoff)}"],
+                              f"Customers with no order in the last {days} days", order="c.last_order_date DESC")
+        health = list(ents.health)
+        if has_word(q, r"\bneeds? attention\b|\bat risk or declining\b|\bworry\b|\btrouble\b"):
+            health = ["declining", "at_risk"]
+        if has_word(q, r"\bdeclin|\bshrinking\b|\bdropping\b|\bfalling\b|\bfewer orders\b") and "declining" not in health:
+            health.append("declining")
+        new_in_period = "new" in health and ents.time is not None
+        if new_in_period:
+            health.remove("new")
+        count = has_word(q, r"\bhow many\b|\bnumber of\b|\bcount\b")
+        if health:
+            label = {"declining": "Declining customers", "at_risk": "At-risk customers", "new": "New customers",
+                     "inactive": "Inactive customers", "healthy": "Healthy customers"}
+            title = " and ".join(label[h] for h in health) if len(health) < 3 else "Customers needing attention"
+            if set(health) == {"declining", "at_risk"}:
+                title = "Accounts needing attention (declining or at risk)"
+            cond = [in_list("c.health", health)]
+            if count:
+                return self._count(route, ctx, cond, title)
+            return self._list(route, ctx, cond, title, order="c.revenue_prior_90d DESC")
+        if new_in_period:
+            cond = [f"c.first_order_date BETWEEN {lit(ents.time.start)} AND {lit(ents.time.end)}"]
+            if count:
+                return self._count(route, ctx, cond, "New customers", skip_time=True)
+            return self._list(route, ctx, cond, "New customers", order="c.first_order_date DESC", skip_time=True)
+        if count:
+            return self._count(route, ctx, [], "Customers")
+        if ents.customers and not has_word(q, r"\btop\b|\blargest\b|\bbiggest\b|\bbest\b"):
+            return self._detail(route, ctx)
+        if ents.group_by and ents.group_by[0] in ("region", "territory", "industry", "rep") and not has_word(q, r"\btop\b"):
+            return self._breakdown(route, ctx)
+        top = has_word(q, r"\btop\b|\blargest\b|\bbiggest\b|\bbest\b|\bby revenue\b|\bmost\b") or ents.top_n
+        if not top and has_word(q, r"\bshow\b|\blist\b|\bwhich\b|\bwho\b|\bwhat\b"):
+            return self._list(route, ctx, [], "Customers", order="c.lifetime_revenue DESC")
+        return self._top(route, ctx)
+
+    def _where(self, route, ctx, extra, skip_time=True):
+        return entity_filters(route.entities, "c", "dim_customers", ctx.catalog,
+                              skip=("time", "products") if skip_time else ("products",)) + list(extra)
+
+    def _list(self, route, ctx, extra, title, order, columns=CUSTOMER_COLUMNS, skip_time=True) -> Plan:
+        ents = route.entities
+        conds = self._where(route, ctx, extra)
+        limit = ents.top_n
+        sql = (f"SELECT {columns} FROM marts.dim_customers c{where(conds)} ORDER BY {order}, c.customer_name"
+               + (f" LIMIT {int(limit)}" if limit else ""))
+        return Plan(title=f"{title}{filters_text(ents)}", sql=sql, intent="customers.list", kind="list",
+                    empty_text=f"No {title[0].lower()}{title[1:]}{filters_text(ents)}.")
+
+    def _count(self, route, ctx, extra, title, skip_time=True) -> Plan:
+        ents = route.entities
+        conds = self._where(route, ctx, extra)
+        if ents.group_by:
+            group = ents.group_by[0]
+            if group in ("region", "territory"):
+                expr, name = f"c.{group}", group
+            elif group == "industry":
+                expr, name = "c.industry", "industry"
+            elif group == "rep":
+                expr, name = "c.rep_name", "rep_name"
+            else:
+                expr, name = None, None
+            if expr:
+                sql = (f"SELECT {expr} AS {name}, count(*) AS customers FROM marts.dim_customers c{where(conds)} "
+                       f"GROUP BY 1 ORDER BY customers DESC")
+                return Plan(title=f"{title} by {group}{filters_text(ents)}", sql=sql, intent="customers.count",
+                            kind="breakdown", metrics_used=["customers"])
+        sql = f"SELECT count(*) AS customers FROM marts.dim_customers c{where(conds)}"
+        return Plan(title=f"{title}{filters_text(ents)}", sql=sql, intent="customers.count", kind="value",
+                    metrics_used=["customers"])
+
+    def _breakdown(self, route, ctx) -> Plan:
+        ents = route.entities
+        group = ents.group_by[0]
+        expr, name = {"region": ("c.region", "region"), "territory": ("c.territory", "territory"),
+                      "industry": ("c.industry", "industry"), "rep": ("c.rep_name", "rep_name")}[group]
+        conds = self._where(route, ctx, [])
+        sql = (f"SELECT {expr} AS {name}, count(*) AS customers, sum(c.lifetime_revenue) AS lifetime_revenue "
+               f"FROM marts.dim_customers c{where(conds)} GROUP BY 1 ORDER BY lifetime_revenue DESC")
+        return Plan(title=f"Customers by {group}{filters_text(ents)}", sql=sql, intent="customers.breakdown",
+                    kind="breakdown", metrics_used=["customers", "customer_lifetime_revenue"])
+
+    def _top(self, route, ctx) -> Plan:
+        ents = route.entities
+        n = ents.top_n or 10
+        q = route.question.lower()
+        if ents.time is not None or has_word(q, r"\bbookings\b|\bordered\b") and ents.time is not None:
+            conds = entity_filters(ents, "o", "fct_orders", ctx.catalog, date_col="order_date") + ["o.status <> 'cancelled'"]
+            sql = (f"SELECT c.customer_name, sum(o.total_amount) AS revenue, count(*) AS orders FROM marts.fct_orders o "
+                   f"JOIN marts.dim_customers c ON c.customer_id = o.customer_id{where(conds)} GROUP BY 1 "
+                   f"ORDER BY revenue DESC, 1 LIMIT {int(n)}")
+            return Plan(title=f"Top {n} customers by revenue{filters_text(ents)}{period_text(ents)}", sql=sql,
+                        intent="customers.top", kind="breakdown", metrics_used=["bookings"])
+        if has_word(q, r"\blast 90 days\b|\brecent(ly)?\b"):
+            order_col = "revenue_last_90d"
+        else:
+            order_col = "lifetime_revenue"
+        conds = self._where(route, ctx, [])
+        sql = (f"SELECT c.customer_name, c.{order_col} AS revenue, c.industry, c.rep_name FROM marts.dim_customers c"
+               f"{where(conds)} ORDER BY c.{order_col} DESC, c.customer_name LIMIT {int(n)}")
+        what = "lifetime revenue" if order_col == "lifetime_revenue" else "revenue in the last 90 days"
+        return Plan(title=f"Top {n} customers by {what}{filters_text(ents)}", sql=sql, intent="customers.top",
+                    kind="breakdown", metrics_used=["customer_lifetime_revenue"])
+
+    def _detail(self, route, ctx) -> Plan:
+        ents = route.entities
+        conds = self._where(route, ctx, [])
+        sql = (f"SELECT c.customer_name, c.industry, c.region, c.territory, c.rep_name, c.health, c.lifetime_revenue, "
+               f"c.revenue_last_90d, c.revenue_prior_90d, c.open_balance, c.credit_limit, c.first_order_date, "
+               f"c.last_order_date FROM marts.dim_customers c{where(conds)} ORDER BY c.customer_name")
+
+        def describe(result):
+            from agents.answer import money
+
+            if not result.rows:
+                return f"No customer{filters_text(ents)} in your scope."
+            r = dict(zip(result.columns, result.rows[0]))
+            return (f"{r['customer_name']} ({r['industry']}, {r['territory']}, rep {r['rep_name']}): "
+                    f"{money(r['revenue_last_90d'])} in the last 90 days against {money(r['revenue_prior_90d'])} "
+                    f"the 90 days before; lifetime {money(r['lifetime_revenue'])}; health {r['health']}.")
+
+        return Plan(title=f"Customer{filters_text(ents)}", sql=sql, intent="customers.detail", kind="list",
+                    describe=describe)
+
+    def _concentration(self, route, ctx) -> Plan:
+        ents = route.entities
+        n = ents.top_n or 10
+        conds = self._where(route, ctx, [])
+        sql = (f"SELECT sum(CASE WHEN rnk <= {int(n)} THEN lifetime_revenue ELSE 0 END) / nullif(sum(lifetime_revenue), 0) "
+               f"AS top{int(n)}_customer_share, sum(lifetime_revenue * lifetime_revenue) / nullif(sum(lifetime_revenue) * "
+               f"sum(lifetime_revenue), 0) AS herfindahl_index FROM (SELECT c.lifetime_revenue, row_number() OVER "
+               f"(ORDER BY c.lifetime_revenue DESC) AS rnk FROM marts.dim_customers c{where(conds)}) ranked")
+        mq = None
+        if n == 10 and not conds:
+            mq = MetricQuery(metrics=["top10_customer_share", "customer_concentration_hhi"])
+        return Plan(title=f"Customer concentration{filters_text(ents)}", sql=sql, metric=mq,
+                    intent="customers.concentration", kind="value",
+                    metrics_used=["top10_customer_share", "customer_concentration_hhi"])
+
+    def _activities(self, route, ctx) -> Plan:
+        ents = route.entities
+        q = route.question.lower()
+        conds = entity_filters(ents, "a", "fct_activities", ctx.catalog, date_col="activity_date")
+        if has_word(q, r"\bmeetings?\b|\bevents?\b"):
+            conds.append("a.activity_type = 'event'")
+        elif has_word(q, r"\btasks?\b|\bcalls?\b"):
+            conds.append("a.activity_type = 'task'")
+        if has_word(q, r"\bhow many\b|\bnumber of\b|\bcount\b"):
+            group = ents.group_by[0] if ents.group_by else None
+            if group:
+                b = breakdown(group, "a", date_col="activity_date", fact="fct_activities")
+                if b:
+                    expr, name, join = b
+                    sql = (f"SELECT {expr} AS {name}, count(*) AS activities FROM marts.fct_activities a{join}"
+                           f"{where(conds)} GROUP BY 1 ORDER BY activities DESC")
+                    return Plan(title=f"Activities by {group}{filters_text(ents)}{period_text(ents)}", sql=sql,
+                                intent="customers.activities", kind="breakdown", metrics_used=["activities"])
+            sql = f"SELECT count(*) AS activities FROM marts.fct_activities a{where(conds)}"
+            return Plan(title=f"Activities{filters_text(ents)}{period_text(ents)}", sql=sql,
+                        intent="customers.activities", kind="value", metrics_used=["activities"])
+        limit = ents.top_n or 50
+        sql = (f"SELECT a.activity_date, a.activity_type, a.subject, c.customer_name, a.status FROM marts.fct_activities a "
+               f"LEFT JOIN marts.dim_customers c ON c.customer_id = a.customer_id{where(conds)} "
+               f"ORDER BY a.activity_date DESC, a.activity_id LIMIT {int(limit)}")
+        return Plan(title=f"Recent activities{filters_text(ents)}{period_text(ents)}", sql=sql,
+                    intent="customers.activities", kind="list")
+
+
+@hookimpl
+def register_agents():
+    return [CustomersAgent()]
