@@ -231,6 +231,12 @@ def ask(question: str, scope: Scope, *, conversation_id: str | None = None, sett
                            tools=registered_tools(), llm=llm, previous=previous, agents=agents)
     routes = route_question(question, agents=agents, vocabulary=vocabulary, today=today, previous=previous,
                             llm=llm is not None)
+    if not routes:  # nothing recognisable (only punctuation, say): tell what can be asked
+        examples = [e for a in agents.values() for e in a.examples[:1]]
+        answer = Answer(question=question, text="I could not tell what you are asking. Try, for example: "
+                        + "; ".join(f'"{e}"' for e in examples[:4]) + ".", path="planner", agent="help",
+                        intent="help", follow_ups=examples[:4])
+        return _record(answer, question, scope, store, conversation_id, routes, started)
     for route in routes:
         limit_to_scope(route, context)
     answers = [answer_route(route, context) for route in routes]
