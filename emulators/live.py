@@ -13,12 +13,16 @@ import logging
 import random
 import threading
 
+from emulators.netsuite.store import NotFound, ValidationError
+from emulators.salesforce.errors import SalesforceError
 from emulators.schema import OPPORTUNITY_STAGES
 from scc.config import today
 
 log = logging.getLogger("scc.emulators.live")
 
 _OPEN_STAGES = OPPORTUNITY_STAGES[:-2]
+# What a store says when an action does not apply to the record picked; the step goes on without it.
+BUSINESS_ERRORS = (ValidationError, NotFound, SalesforceError)
 
 
 class LiveCompany:
@@ -49,7 +53,11 @@ class LiveCompany:
             (0.2, self.open_deal),
         ):
             if self.rng.random() < chance:
-                what = action()
+                try:
+                    what = action()
+                except BUSINESS_ERRORS as error:  # e.g. the picked order had nothing left to ship
+                    log.debug("live-mode %s skipped: %s", action.__name__, error)
+                    continue
                 if what:
                     done.append(what)
                     self.actions[action.__name__] = self.actions.get(action.__name__, 0) + 1

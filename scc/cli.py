@@ -265,25 +265,29 @@ def sync(
         try:
             with _live_sync_table(progress):
                 results.append(run_sync(name, full_refresh=full_refresh, progress=progress))
-        except (SyncError, BudgetExhausted) as error:
-            console.print(f"[red]{name}: {error}")
-            failed = True
-        except Exception as error:  # dlt wraps source errors in its own exceptions
-            cause = _root_cause(error)
-            if isinstance(cause, (SyncError, BudgetExhausted)):
-                console.print(f"[red]{name}: {cause}")
-            else:
-                console.print(f"[red]{name}: sync failed: {cause!r}")
+        except Exception as error:  # dlt wraps a source's errors in its own; ours say what to check
+            ours = _first_in_chain(error, (SyncError, BudgetExhausted))
+            console.print(f"[red]{name}: {ours}" if ours else f"[red]{name}: sync failed: {_deepest(error)!r}")
             failed = True
     if results:
         console.print(_sync_summary(results))
     raise typer.Exit(1 if failed else 0)
 
 
-def _root_cause(error: BaseException) -> BaseException:
-    while error.__cause__ is not None or error.__context__ is not None:
+def _chain(error: BaseException):
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        yield error
         error = error.__cause__ or error.__context__
-    return error
+
+
+def _first_in_chain(error: BaseException, kinds: tuple[type, ...]) -> BaseException | None:
+    return next((e for e in _chain(error) if isinstance(e, kinds)), None)
+
+
+def _deepest(error: BaseException) -> BaseException:
+    return list(_chain(error))[-1]
 
 
 def _progress_table(progress) -> Table:

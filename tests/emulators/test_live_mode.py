@@ -117,3 +117,14 @@ def test_a_stage_change_event_matches_the_store(live_stack):
     history = [r[0] for r in store.execute(
         'SELECT "StageName" FROM "OpportunityHistory" WHERE "OpportunityId" = ? ORDER BY "CreatedDate"', (opp_id,))]
     assert event["StageName"] in history, "the event's stage must be recorded in the opportunity's history"
+
+
+def test_many_steps_in_a_row_never_fail(live_stack):
+    _, info, settings = live_stack
+    context = ssl.create_default_context(cafile=str(settings.tls_dir / "ca.pem"))
+    with httpx.Client(verify=context, trust_env=False, timeout=120) as client:
+        for _ in range(3):
+            response = client.post(f"{info.netsuite_url.removesuffix('/services/rest')}/__admin/live/step",
+                                   params={"steps": 100})
+            assert response.status_code == 200, response.text
+    assert set(response.json()["actions"]) >= {"advance_deal", "place_order", "ship_order", "bill_order"}
