@@ -243,26 +243,26 @@ async def serve(settings: Settings, company, *, on_ready=None) -> None:
 
     background.append(asyncio.create_task(_stop_when_parent_dies(stop)))
     serving = [asyncio.create_task(server.serve()) for server in servers]
-    while not all(server.started for server in servers):
-        if any(task.done() for task in serving):  # a port in use, say: surface the error
-            for task in serving:
-                if task.done() and task.exception():
-                    raise task.exception()
-            raise RuntimeError("an emulator stopped during start-up")
-        await asyncio.sleep(0.05)
+    try:  # from here on, whatever happens (a port in use at start-up too), everything is stopped
+        while not all(server.started for server in servers):
+            if any(task.done() for task in serving):
+                failed = next((t.exception() for t in serving if t.done() and t.exception()), None)
+                raise failed or RuntimeError(
+                    "an emulator could not start (is its port in use? see the error above)"
+                )
+            await asyncio.sleep(0.05)
 
-    info = RunInfo(
-        pid=os.getpid(),
-        salesforce_url=f"https://{host}:{settings.salesforce_emulator_port}",
-        netsuite_url=f"http://{host}:{settings.netsuite_emulator_port}/services/rest",
-        company_dir=str(Path(company.salesforce).parent),
-        started_at=time.time(),
-    )
-    RunInfo.path(settings).parent.mkdir(parents=True, exist_ok=True)
-    RunInfo.path(settings).write_text(json.dumps(asdict(info), indent=2))
-    if on_ready:
-        on_ready(info)
-    try:
+        info = RunInfo(
+            pid=os.getpid(),
+            salesforce_url=f"https://{host}:{settings.salesforce_emulator_port}",
+            netsuite_url=f"http://{host}:{settings.netsuite_emulator_port}/services/rest",
+            company_dir=str(Path(company.salesforce).parent),
+            started_at=time.time(),
+        )
+        RunInfo.path(settings).parent.mkdir(parents=True, exist_ok=True)
+        RunInfo.path(settings).write_text(json.dumps(asdict(info), indent=2))
+        if on_ready:
+            on_ready(info)
         await stop.wait()
     finally:
         live_stop.set()

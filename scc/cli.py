@@ -144,7 +144,15 @@ def emulators_start(
             "Press Ctrl-C to stop."
         )
 
-    run(settings, company, on_ready=ready)
+    try:
+        run(settings, company, on_ready=ready)
+    except (OSError, RuntimeError, SystemExit) as error:
+        console.print(
+            f"[red]Emulators could not start:[/] {error or 'see the error above'}. "
+            f"Is port {settings.salesforce_emulator_port} or {settings.netsuite_emulator_port} in use? "
+            "Set SCC_SALESFORCE_EMULATOR_PORT / SCC_NETSUITE_EMULATOR_PORT to free ones."
+        )
+        raise typer.Exit(1) from None
     console.print("Emulators stopped.")
 
 
@@ -478,6 +486,94 @@ def ask(
     console.print(f"[dim]conversation {answer.conversation_id} (continue with -c); answered by {answer.agent} "
                   f"via {answer.path} in {answer.seconds * 1000:.0f} ms")
     raise typer.Exit(1 if answer.refused or answer.error else 0)
+
+
+@app.command()
+def digest(
+    preview: bool = typer.Option(False, "--preview", help="Write the digest to a file instead of sending it."),
+    kind: str = typer.Option("daily", help="daily (yesterday) or weekly (the last 7 days)."),
+    role: str = typer.Option("sales_exec", help="Scope: sales_exec, sales_manager, sales_rep or finance_viewer."),
+    rep_id: str = typer.Option(None, "--rep-id", help="The rep's id (role sales_rep)."),
+    territory: str = typer.Option(None, help="The manager's territory (role sales_manager)."),
+    out: Path = typer.Option(None, help="With --preview: the HTML file (default digest-<kind>.html); the plain "
+                                        "text goes next to it (.txt)."),
+    to: list[str] = typer.Option(None, "--to", help="Send to these addresses (with --role's scope) instead of "
+                                                    "SCC_DIGEST_RECIPIENTS."),
+) -> None:
+    """The daily or weekly executive digest: preview it in a file, or send it by SMTP (SCC_SMTP_*)."""
+    from agents import Scope, ScopeError
+    from agents.digest import DigestError, Recipient, send_digests
+    from agents.digest import preview as write_preview
+
+    try:
+        scope = Scope(role, rep_id=rep_id, territory=territory)
+    except ScopeError as error:
+        console.print(f"[red]{error}")
+        raise typer.Exit(2)
+    if kind not in ("daily", "weekly"):
+        console.print("[red]--kind is daily or weekly")
+        raise typer.Exit(2)
+    try:
+        if preview:
+            html_path, text_path, built = write_preview(kind, scope, out or Path(f"digest-{kind}.html"))
+            console.print(f"[bold]{built.subject}[/]\nHTML: {html_path}\ntext: {text_path}\n"
+                          f"{len(built.insights)} insights, {len(built.kpis)} key figures, chart {len(built.png):,} bytes")
+            return
+        recipients = [Recipient(address, scope) for address in to] if to else None
+        result = send_digests(kind, recipients=recipients)
+    except DigestError as error:
+        console.print(f"[red]{error}")
+        raise typer.Exit(1)
+    except OSError as error:  # the SMTP server cannot be reached
+        console.print(f"[red]The SMTP server cannot be reached: {error}")
+        raise typer.Exit(1)
+    console.print(f"{kind} digest sent to {len(result['sent'])} recipients"
+                  + (f"; refused: {result['refused']}" if result["refused"] else "")
+                  + (f" ({result['note']})" if result.get("note") else ""))
+    raise typer.Exit(1 if result["refused"] else 0)
+
+
+@app.command()
+def orchestrate(
+    port: int = typer.Option(None, help="Port of the console (default SCC_DAGSTER_PORT)."),
+    materialize_all: bool = typer.Option(
+        False, "--materialize-all", help="Sync every table and build every model once, through Dagster, and exit."),
+) -> None:
+    """The Dagster console and daemon (assets, sensors, schedules) on this data folder; Ctrl-C stops them."""
+    from dagster_project import stack
+    from scc.processes import Supervisor
+
+    settings = get_settings()
+    if materialize_all:
+        console.print("Materialising every asset (dagster asset materialize --select '*')…")
+        result = stack.materialize_all(settings)
+        console.print(result.stdout[-2000:] if result.returncode else "Done: every asset materialised.")
+        if result.returncode:
+            console.print(f"[red]{result.stderr[-3000:]}")
+        raise typer.Exit(result.returncode)
+    supervisor = Supervisor(settings.data_dir / "logs")
+    stopping = {"now": False}
+
+    def on_signal(*_):
+        stopping["now"] = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    try:
+        child, url = stack.start_console(supervisor, settings, port=port, stopping=lambda: stopping["now"])
+        console.print(f"Dagster console: [bold]{url}[/] (DAGSTER_HOME {settings.data_dir / 'dagster'}); "
+                      f"log {child.log_path}. Press Ctrl-C to stop.")
+        while not stopping["now"] and child.alive:
+            time.sleep(0.5)
+        if not child.alive and not stopping["now"]:
+            console.print(f"[red]dagster dev stopped:[/]\n{child.tail()}")
+            raise typer.Exit(1)
+    except (RuntimeError, TimeoutError) as error:
+        console.print(f"[red]The Dagster console did not start:[/] {error}")
+        raise typer.Exit(1)
+    finally:
+        supervisor.stop_all()
+
 
 if __name__ == "__main__":
     app()

@@ -158,3 +158,19 @@ def test_supervised_emulators_exit_when_their_supervisor_is_killed(tmp_path):
         time.sleep(0.2)
     os.kill(emulator_pid, signal.SIGKILL)
     pytest.fail("the emulators outlived their supervisor")
+
+
+def test_emulators_on_a_port_in_use_fail_fast_with_a_clear_message(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "SCC_DATA_DIR": str(tmp_path), "SCC_DEMO_SCALE": "0.02",
+               "SCC_SALESFORCE_EMULATOR_PORT": str(port),
+               "SCC_NETSUITE_EMULATOR_PORT": str(free_port()), "COLUMNS": "200"}
+        result = subprocess.run([sys.executable, "-m", "scc", "emulators", "start"], env=env,
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "could not start" in result.stdout and str(port) in result.stdout, result.stdout
