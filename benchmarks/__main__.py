@@ -11,19 +11,23 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
-from benchmarks.common import RESULTS_DIR, machine_description, render_results
+from benchmarks.common import RESULTS_DIR, SCALES_VARIABLE, machine_description, render_results
 
-BENCHMARKS = ["generation", "emulators", "ingestion", "marts", "agents", "api"]
+BENCHMARKS = ["generation", "emulators", "ingestion", "marts", "agents", "api", "freshness", "dashboard", "insights"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help="benchmarks to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="small scales only, to check the benchmarks work")
+    parser.add_argument("--scales", help="comma-separated scales instead of each benchmark's own, e.g. 1")
     args = parser.parse_args(argv)
+    if args.scales:
+        os.environ[SCALES_VARIABLE] = args.scales
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     failed = []
     for name in args.names or BENCHMARKS:

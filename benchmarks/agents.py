@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import start_emulators, table
+from benchmarks.common import bench_scales, start_emulators, table
 
 TITLE = "Ask the data: agents"
 
@@ -147,7 +147,7 @@ def _llm(settings, questions) -> dict:
 def run(quick: bool) -> dict:
     from tests.agents.evaluation import load_questions
 
-    scales = [0.05] if quick else [1, 10]
+    scales = bench_scales(quick, [1, 10], [0.05])
     repeat = 2 if quick else 5
     questions = load_questions()
     lat_rows, acc_rows, path_rows, llm = [], [], [], None

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import start_emulators, table
+from benchmarks.common import bench_scales, start_emulators, table
 
 TITLE = "API under load"
 CONNECTIONS = 50
@@ -198,7 +198,7 @@ def run_scale(scale: float, seconds: int) -> tuple[list[list], dict]:
 
 
 def run(quick: bool) -> dict:
-    scales = [0.1] if quick else [1, 10]
+    scales = bench_scales(quick, [1, 10], [0.1])
     seconds = 5 if quick else 60
     rows, extra = [], {}
     for scale in scales:

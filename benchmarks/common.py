@@ -13,6 +13,15 @@ import time
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).parent / "results"
+SCALES_VARIABLE = "SCC_BENCH_SCALES"
+
+
+def bench_scales(quick: bool, default: list[float], quick_scales: list[float] = (0.1,)) -> list[float]:
+    """The scales a benchmark runs at: ``--scales`` when given, else small ones for ``--quick``, else its own."""
+    chosen = os.environ.get(SCALES_VARIABLE)
+    if chosen:
+        return [float(x) if "." in x else int(x) for x in chosen.split(",")]
+    return list(quick_scales) if quick else default
 
 
 def machine_description() -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from benchmarks.common import start_emulators, table
+from benchmarks.common import bench_scales, start_emulators, table
 
 TITLE = "Emulator throughput (full paginated read)"
 
@@ -74,7 +74,7 @@ def _netsuite(info, settings) -> tuple[int, float]:
 
 
 def run(quick: bool) -> dict:
-    scale = 0.1 if quick else 1
+    scale = bench_scales(quick, [1])[0]
     supervisor, info, settings = start_emulators(scale)
     try:
         company = Path(info.company_dir)

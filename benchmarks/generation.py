@@ -6,7 +6,7 @@ same rows), so the ratio says how much of the time is the generator's own work.
 
 from __future__ import annotations
 
-from benchmarks.common import run_child, table
+from benchmarks.common import bench_scales, run_child, table
 
 TITLE = "Demo company generation"
 
@@ -32,7 +32,7 @@ print(json.dumps({{"generate_s": gen, "copy_s": copy, "rows": rows}}))
 
 
 def run(quick: bool) -> dict:
-    scales = [0.1] if quick else [1, 10]
+    scales = bench_scales(quick, [1, 10])
     rows = []
     for scale in scales:
         result, _, peak = run_child(CHILD.format(scale=scale))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 
-from benchmarks.common import run_child, start_emulators, table
+from benchmarks.common import bench_scales, run_child, start_emulators, table
 
 TITLE = "Ingestion: full and incremental sync"
 
@@ -72,7 +72,7 @@ def _change_records(info, settings, count: int) -> None:
 
 
 def run(quick: bool) -> dict:
-    scales = [0.1] if quick else [1, 10]
+    scales = bench_scales(quick, [1, 10])
     rows_out, notes = [], []
     incremental = None
     for scale in scales:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import start_emulators, table
+from benchmarks.common import bench_scales, start_emulators, table
 
 TITLE = "Marts: dbt build and metric queries (DuckDB and PostgreSQL)"
 
@@ -223,7 +223,7 @@ def _scale_run(scale: float, changes: int, repeat: int) -> dict:
 
 
 def run(quick: bool) -> dict:
-    scales = [0.1] if quick else [1, 10]
+    scales = bench_scales(quick, [1, 10], [0.1])
     results = [_scale_run(scale, changes=1000 if not quick else 300, repeat=10 if quick else 30) for scale in scales]
 
     build_rows, query_rows = [], []
