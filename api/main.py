@@ -54,10 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from api.realtime import router as realtime_router
     from api.routes import ask, auth, dashboard, health, lists, transactions, webhooks
+    from dashboards import mount_dashboard
 
     for module in (health, auth, dashboard, lists, transactions, ask, webhooks):
         app.include_router(module.router)
     app.include_router(realtime_router)
+    mount_dashboard(app)  # the web dashboard (dashboards/): the page at /, its files under /static/
     app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
 
     @app.exception_handler(WarehouseUnavailable)

@@ -58,6 +58,8 @@ async def config(request: Request) -> dict:
     return {
         "local_login": settings.demo_mode,
         "demo_users": sorted(DEMO_USERS) if settings.demo_mode else [],
+        "demo_logins": [{"username": user, "role": role} for user, role in DEMO_USERS.items()]
+        if settings.demo_mode else [],
         "oidc": bool(settings.oidc_issuer and settings.oidc_client_id),
         "oidc_login_url": "/api/v1/auth/oidc/login" if settings.oidc_issuer else None,
     }

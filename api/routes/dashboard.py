@@ -2,10 +2,17 @@
 
 Equal scopes share cache entries (every executive sees the same overview); orchestration drops them when
 the marts change (:func:`api.cache.invalidate_dashboards`).
+
+Each answer is the figures of :mod:`api.services.dashboards` plus, at the end of this file, what the web
+dashboard (``dashboards/``) shows beyond them: bookings month- and quarter-to-date against the same stretch
+last year, orders today, quota attainment and a bookings trend (overview); the stage funnel, slipping deals
+and the win-rate trend (pipeline); the status-by-age heat map (orders); concentration (customers); category
+trends and stock against open orders (products).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 from dataclasses import dataclass
@@ -20,7 +27,9 @@ from api.cache import dashboard_key
 from api.deps import ReadScope
 from api.security import Scope
 from api.services import dashboards
-from api.services.warehouse import json_default
+from api.services.dashboards import period_bounds
+from api.services.warehouse import json_default, reader
+from scc.config import Settings, today
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 
@@ -57,7 +66,7 @@ async def cached_dashboard(app, scope: Scope, name: str, params: dict) -> tuple[
     """One dashboard for a scope: from the cache, or computed and stored (unless the marts were invalidated
     meanwhile). Returns (the dashboard, whether it came from the cache)."""
     store, settings, metrics = app.state.store, app.state.settings, app.state.metrics
-    compute = dashboards.DASHBOARDS[name]
+    compute = _compute(name)
     if settings.api_cache_ttl <= 0:  # caching off
         metrics.cache.labels("off").inc()
         return Dashboard.of(await run_in_threadpool(compute, scope, **params, settings=settings)), False
@@ -106,3 +115,196 @@ async def customers(request: Request, scope: ReadScope) -> Response:
 @router.get("/products", summary="Top products, revenue by category, items low on stock")
 async def products(request: Request, scope: ReadScope) -> Response:
     return await _answer(request, scope, "products", {})
+
+
+# --- what the web dashboard shows beyond api.services.dashboards -------------------------------------
+
+
+def _year_back(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _month_back(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _money(value) -> float:
+    return round(float(value or 0), 2)
+
+
+def _ratio(numerator, denominator) -> float | None:
+    return round(float(numerator) / float(denominator), 4) if denominator else None
+
+
+def overview_extra(scope: Scope, period: str = "quarter", settings: Settings | None = None) -> dict:
+    day = today()
+    where, params = scope.where()
+    month_start, quarter_start = day.replace(day=1), period_bounds("quarter", day)[0]
+    first_month = _month_back(month_start, 23)  # this month and the 11 before, and the same months a year earlier
+    with reader(settings) as r:
+        def bookings(start: dt.date, end: dt.date) -> float:
+            return _money(r.value(f"SELECT sum(total_amount) FROM marts.fct_orders WHERE {where} "
+                                  f"AND status_group <> 'cancelled' AND order_date BETWEEN ? AND ?", [*params, start, end]))
+
+        figures = {
+            "bookings_mtd": bookings(month_start, day),
+            "bookings_mtd_last_year": bookings(_year_back(month_start), _year_back(day)),
+            "bookings_qtd": bookings(quarter_start, day),
+            "bookings_qtd_last_year": bookings(_year_back(quarter_start), _year_back(day)),
+        }
+        today_row = r.one(f"SELECT count(*) AS n, sum(total_amount) AS amount FROM marts.fct_orders WHERE {where} "
+                          f"AND status_group <> 'cancelled' AND order_date = ?", [*params, day])
+        pending = r.one(f"SELECT count(*) AS n, sum(total_amount) AS amount FROM marts.fct_orders WHERE {where} "
+                        f"AND status_group = 'pending'", params)
+        won = r.value(f"SELECT sum(amount) FROM marts.fct_opportunities WHERE {where} AND is_won "
+                      f"AND close_date BETWEEN ? AND ?", [*params, quarter_start, day])
+        quota = r.value(f"SELECT sum(quota_amount) FROM marts.fct_quotas WHERE {where} AND quarter_start_date = ?",
+                        [*params, quarter_start])
+        monthly = r.all(f"SELECT CAST(date_trunc('month', order_date) AS DATE) AS month, sum(total_amount) AS bookings "
+                        f"FROM marts.fct_orders WHERE {where} AND status_group <> 'cancelled' "
+                        f"AND order_date BETWEEN ? AND ? GROUP BY 1", [*params, first_month, day])
+    by_month = {str(row["month"])[:7]: _money(row["bookings"]) for row in monthly}
+    trend = []
+    for back in range(11, -1, -1):
+        month = _month_back(month_start, back)
+        trend.append({"month": month.isoformat(), "bookings": by_month.get(month.isoformat()[:7], 0.0),
+                      "bookings_last_year": by_month.get(_year_back(month).isoformat()[:7], 0.0)})
+    return {
+        "metrics": {
+            **figures,
+            "orders_today": int(today_row["n"]),
+            "bookings_today": _money(today_row["amount"]),
+            "pending_orders": int(pending["n"]),
+            "pending_order_value": _money(pending["amount"]),
+            "closed_won_qtd": _money(won),
+            "quota_qtd": _money(quota),
+            "quota_attainment": _ratio(won or 0, quota),
+        },
+        "bookings_trend": trend,
+    }
+
+
+def pipeline_extra(scope: Scope, settings: Settings | None = None) -> dict:
+    day = today()
+    where, params = scope.where()
+    first_quarter = _month_back(period_bounds("quarter", day)[0], 21)  # this quarter and the 7 before
+    with reader(settings) as r:
+        funnel = r.all(
+            f"SELECT stage, avg(probability) AS probability, count(*) AS opportunities, "
+            f"coalesce(sum(amount), 0) AS amount FROM marts.fct_opportunities WHERE {where} AND NOT is_closed "
+            f"GROUP BY stage ORDER BY avg(probability), stage", params)
+        slipping = r.all(
+            f"SELECT o.opportunity_id, o.opportunity_name, c.customer_name, o.rep_id, o.territory, o.stage, o.amount, "
+            f"o.first_close_date, o.close_date, o.close_date_pushes FROM marts.fct_opportunities o "
+            f"LEFT JOIN marts.dim_customers c ON c.customer_id = o.customer_id "
+            f"WHERE {scope.where('o')[0]} AND NOT o.is_closed AND (o.close_date_pushes > 0 OR o.is_slipped) "
+            f"ORDER BY o.close_date_pushes DESC, o.amount DESC NULLS LAST, o.opportunity_id LIMIT 10",
+            scope.where("o")[1])
+        quarters = r.all(
+            f"SELECT CAST(date_trunc('quarter', close_date) AS DATE) AS quarter, "
+            f"sum(CASE WHEN is_won THEN 1 ELSE 0 END) AS won, sum(CASE WHEN is_won THEN 0 ELSE 1 END) AS lost "
+            f"FROM marts.fct_opportunities WHERE {where} AND is_closed AND close_date BETWEEN ? AND ? "
+            f"GROUP BY 1 ORDER BY 1", [*params, first_quarter, day])
+    for row in funnel:
+        row["probability"] = round(float(row["probability"] or 0), 1)
+    trend = [{"quarter": str(q["quarter"]), "won": int(q["won"]), "lost": int(q["lost"]),
+              "win_rate": _ratio(q["won"], int(q["won"]) + int(q["lost"]))} for q in quarters]
+    return {"funnel": funnel, "slipping_deals": slipping, "win_rate_trend": trend}
+
+
+AGE_BUCKETS = ("0-7", "8-30", "31-60", "61-90", "90+")
+
+
+def orders_extra(scope: Scope, settings: Settings | None = None) -> dict:
+    day = today()
+    where, params = scope.where()
+    with reader(settings) as r:
+        cells = r.all(
+            f"SELECT status, CASE WHEN days_open <= 7 THEN '0-7' WHEN days_open <= 30 THEN '8-30' "
+            f"WHEN days_open <= 60 THEN '31-60' WHEN days_open <= 90 THEN '61-90' ELSE '90+' END AS age_days, "
+            f"count(*) AS orders, coalesce(sum(total_amount), 0) AS amount FROM marts.fct_orders "
+            f"WHERE {where} AND status_group IN ('pending', 'partial') GROUP BY 1, 2 ORDER BY 1, 2", params)
+        recent = r.all(
+            f"SELECT status, count(*) AS orders, coalesce(sum(total_amount), 0) AS amount FROM marts.fct_orders "
+            f"WHERE {where} AND order_date > ? GROUP BY status ORDER BY count(*) DESC, status",
+            [*params, day - dt.timedelta(days=90)])
+    return {"aging_heatmap": {"buckets": list(AGE_BUCKETS), "cells": cells}, "status_last_90d": recent}
+
+
+def customers_extra(scope: Scope, settings: Settings | None = None) -> dict:
+    day = today()
+    where, params = scope.where("o")
+    with reader(settings) as r:
+        revenue = r.all(
+            f"SELECT o.customer_id, c.customer_name, sum(o.total_amount) AS revenue FROM marts.fct_orders o "
+            f"LEFT JOIN marts.dim_customers c ON c.customer_id = o.customer_id WHERE {where} "
+            f"AND o.status_group <> 'cancelled' AND o.order_date > ? GROUP BY o.customer_id, c.customer_name "
+            f"HAVING sum(o.total_amount) > 0 ORDER BY revenue DESC, o.customer_id",
+            [*params, day - dt.timedelta(days=365)])
+    total = sum(float(row["revenue"]) for row in revenue)
+    cumulative, pareto = 0.0, []
+    for row in revenue[:20]:
+        cumulative += float(row["revenue"])
+        pareto.append({"customer_id": row["customer_id"], "customer_name": row["customer_name"],
+                       "revenue": _money(row["revenue"]), "share": _ratio(row["revenue"], total),
+                       "cumulative_share": _ratio(cumulative, total)})
+
+    def top(n: int) -> float | None:
+        return _ratio(sum(float(row["revenue"]) for row in revenue[:n]), total)
+
+    return {"concentration": {
+        "since": (day - dt.timedelta(days=364)).isoformat(), "customers": len(revenue), "revenue": _money(total),
+        "top_1_share": top(1), "top_5_share": top(5), "top_10_share": top(10),
+        "hhi": round(sum((float(row["revenue"]) / total) ** 2 for row in revenue), 4) if total else None,
+        "pareto": pareto}}
+
+
+def products_extra(scope: Scope, settings: Settings | None = None) -> dict:
+    day = today()
+    where, params = scope.where("l")
+    first_month = _month_back(day.replace(day=1), 11)
+    with reader(settings) as r:
+        trend = r.all(
+            f"SELECT CAST(date_trunc('month', l.order_date) AS DATE) AS month, p.category, sum(l.amount) AS revenue "
+            f"FROM marts.fct_order_lines l JOIN marts.dim_products p ON p.product_id = l.product_id "
+            f"JOIN marts.fct_orders o ON o.order_id = l.order_id WHERE {where} AND o.status_group <> 'cancelled' "
+            f"AND l.order_date BETWEEN ? AND ? GROUP BY 1, 2 ORDER BY 1, 2", [*params, first_month, day])
+        stock = r.all(
+            f"SELECT p.product_id, p.sku, p.product_name, p.category, p.quantity_on_hand, p.quantity_available, "
+            f"sum(l.quantity - coalesce(l.quantity_fulfilled, 0)) AS open_quantity, count(DISTINCT l.order_id) AS open_orders "
+            f"FROM marts.fct_order_lines l JOIN marts.fct_orders o ON o.order_id = l.order_id "
+            f"JOIN marts.dim_products p ON p.product_id = l.product_id "
+            f"WHERE {where} AND o.status_group IN ('pending', 'partial') "
+            f"GROUP BY p.product_id, p.sku, p.product_name, p.category, p.quantity_on_hand, p.quantity_available "
+            f"HAVING sum(l.quantity - coalesce(l.quantity_fulfilled, 0)) > 0 "
+            f"ORDER BY coalesce(p.quantity_on_hand, 0) * 1.0 / sum(l.quantity - coalesce(l.quantity_fulfilled, 0)), "
+            f"p.product_id LIMIT 10", params)
+    for row in trend:
+        row["month"] = str(row["month"])
+    for row in stock:
+        row["shortfall"] = max(0.0, float(row["open_quantity"]) - float(row["quantity_on_hand"] or 0))
+    return {"category_trend": trend, "stock_vs_open_orders": stock}
+
+
+EXTRAS = {"overview": overview_extra, "pipeline": pipeline_extra, "orders": orders_extra,
+          "customers": customers_extra, "products": products_extra}
+
+
+def _compute(name: str):
+    """The function computing one dashboard: its figures from api.services.dashboards plus EXTRAS."""
+    base, extra = dashboards.DASHBOARDS[name], EXTRAS.get(name)
+    if extra is None:
+        return base
+
+    def compute(scope: Scope, settings: Settings | None = None, **params) -> dict:
+        data = base(scope, settings=settings, **params)
+        more = extra(scope, settings=settings, **params)
+        if "metrics" in more:
+            data["metrics"] = {**data.get("metrics", {}), **more.pop("metrics")}
+        return {**data, **more}
+
+    return compute
