@@ -56,3 +56,15 @@ def process_answer(answer, route, context):
     routed (a request to write or to reach the system) comes with ``route`` and ``context`` None. Must not
     widen the scope: the rows were already limited by the guard.
     """
+
+
+@hookspec
+def register_insight_detectors():
+    """Return a list of :class:`agents.insights.Detector` instances this plugin adds to the insights.
+
+    A detector has a unique ``name``, the ``kinds`` of insight it finds and the ``marts`` it needs (it is
+    skipped while one is not built), and implements ``detect(ctx)``, returning :class:`agents.insights.Insight`
+    objects (``ctx.insight(kind=, severity=, headline=, action=, key=, evidence=, ...)``). It reads data only
+    through ``ctx.run(sql)``: the guard, with the caller's scope. A detector with the name of an earlier one
+    replaces it (the built-in detectors are registered by ``plugins/insights.py`` this way).
+    """

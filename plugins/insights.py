@@ -1,32 +1,19 @@
-"""The insights agent (minimal for now; the insights issue grows it into detectors with evidence).
+"""The insights plugin: the built-in insight detectors, and the insights agent that answers with them.
 
-"What should I worry about?", "any insights?", "what changed?" → a few rules over the marts, each with
-its numbers: stalled deals, declining customers, growing customers, items whose stock will not cover open
-orders, overdue receivables. It also answers the ranking questions behind those stories: "which customers
-grew the most", "whose orders fell the most".
+The detectors (``agents/insights/detectors.py``: anomalies in daily orders and bookings, win-rate and deal-size
+changes with the segments behind them, stalled and slipping deals, declining, at-risk and growing customers,
+revenue concentration, overdue receivables, stock that will not cover open orders) are registered through the
+``register_insight_detectors`` hook, exactly as a third-party plugin registers its own.
+
+The agent: "What should I worry about?", "any insights?", "what changed?" → the caller's insights, most
+severe first, each with its numbers and suggested action. It also answers the ranking questions behind the
+customer stories: "which customers grew the most", "whose orders fell the most".
 """
 
 from __future__ import annotations
 
 from agents import Agent, Answer, Plan, hookimpl
-from agents.answer import money
 from agents.planning import entity_filters, filters_text, has_word, where
-
-RULES = [
-    ("stalled_deals", "SELECT count(*) AS n, sum(amount) AS amount FROM marts.fct_opportunities WHERE is_stalled AND NOT is_closed",
-     lambda n, a: f"{int(n)} open deals are stalled ({money(a)})" if n else None),
-    ("declining_customers", "SELECT count(*) AS n, sum(revenue_prior_90d - revenue_last_90d) AS amount FROM marts.dim_customers "
-     "WHERE health = 'declining'", lambda n, a: f"{int(n)} customers are declining (down {money(a)} on the prior 90 days)" if n else None),
-    ("at_risk_customers", "SELECT count(*) AS n, sum(lifetime_revenue) AS amount FROM marts.dim_customers WHERE health = 'at_risk'",
-     lambda n, a: f"{int(n)} customers are at risk of churning" if n else None),
-    ("overdue_receivables", "SELECT count(*) AS n, sum(amount_remaining) AS amount FROM marts.fct_invoices WHERE status = 'open' "
-     "AND days_overdue > 0", lambda n, a: f"{money(a)} is overdue on {int(n)} invoices" if n else None),
-    ("stock_shortfalls", "SELECT count(*) AS n, sum(open_quantity - quantity_on_hand) AS amount FROM (SELECT p.quantity_on_hand, "
-     "sum(l.quantity - l.quantity_fulfilled) AS open_quantity FROM marts.fct_order_lines l JOIN marts.fct_orders o ON "
-     "o.order_id = l.order_id JOIN marts.dim_products p ON p.product_id = l.product_id WHERE o.status_group IN "
-     "('pending', 'partial') GROUP BY p.product_id, p.quantity_on_hand) s WHERE open_quantity > quantity_on_hand",
-     lambda n, a: f"{int(n)} items cannot cover their open orders (short {int(a or 0):,} units)" if n else None),
-]
 
 
 class InsightsAgent(Agent):
@@ -64,25 +51,38 @@ class InsightsAgent(Agent):
         return Plan(title=title, sql=sql, intent="insights.movers", kind="breakdown")
 
     def _summary(self, route, context) -> Answer:
-        findings, rows, sqls = [], [], []
-        for kind, sql, sentence in RULES:
-            try:
-                result = context.run_sql(sql)
-            except Exception:  # noqa: BLE001 - a missing mart must not hide the other findings
-                continue
-            n, amount = result.rows[0] if result.rows else (0, 0)
-            line = sentence(n or 0, amount or 0)
-            sqls.append(result.sql)
-            if line:
-                findings.append(line)
-                rows.append([kind, int(n or 0), float(amount or 0), line])
-        text = ("Things to look at: " + "; ".join(findings) + ".") if findings else "Nothing stands out right now."
-        return Answer(question=route.text, text=text, columns=["insight", "count", "amount", "headline"], rows=rows,
-                      chart=None, sql=";\n".join(sqls), path="agent", agent=self.name, intent="insights.summary",
+        from agents.insights import compute_insights
+
+        report = compute_insights(context.scope, settings=context.settings, today=context.today,
+                                  llm=context.llm, narrate=context.llm is not None)
+        q = route.question.lower()
+        items = report.insights
+        if has_word(q, r"\banomal|\bunusual\b|\bspike"):
+            items = [i for i in items if i.kind == "order_anomaly"] or items
+        top = items[:10]
+        rows = [[i.severity, i.kind, i.headline, i.action] for i in top]
+        if top:
+            lines = "; ".join(i.headline for i in top[:3])
+            counts = {level: sum(i.severity == level for i in items) for level in ("high", "medium")}
+            text = (f"{len(items)} things to look at ({counts['high']} high, {counts['medium']} medium). "
+                    f"First: {lines}.")
+        else:
+            text = "Nothing stands out right now."
+        sql = ";\n".join(e.sql for i in top[:5] for e in i.evidence[:1] if e.sql)
+        return Answer(question=route.text, text=text, columns=["severity", "kind", "headline", "suggested action"],
+                      rows=rows, chart=None, sql=sql, path="agent", agent=self.name, intent="insights.summary",
                       follow_ups=["Show me deals stuck in negotiation", "Which accounts need attention?",
-                                  "Which customers grew the most?"])
+                                  "Which customers grew the most?"],
+                      extra={"insights": [i.to_dict(evidence=False) for i in top], "errors": report.errors})
 
 
 @hookimpl
 def register_agents():
     return [InsightsAgent()]
+
+
+@hookimpl
+def register_insight_detectors():
+    from agents.insights.detectors import builtin_detectors
+
+    return builtin_detectors()

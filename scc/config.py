@@ -228,6 +228,65 @@ class Settings(BaseSettings):
         2, description="Seconds between two looks of the change sensor at the queued webhook events."
     )
 
+    # --- insights and digests ------------------------------------------------------------------
+    insights_lookback_days: int = Field(
+        60, description="Days of daily orders and bookings searched for anomalies (complete days, before today)."
+    )
+    insights_anomaly_z: float = Field(
+        4.0,
+        description="Robust z (residual from the weekly-seasonal baseline / 1.4826 MAD) from which a day is an "
+        "anomaly; 1.5 times it (and a 2x or 0.5x day) makes it high severity.",
+    )
+    insights_win_rate_points: float = Field(
+        5.0, description="Change of the win rate, in points quarter over quarter, from which it is an insight."
+    )
+    insights_min_closed_deals: int = Field(
+        20, description="Closed deals each quarter needs before its win rate is compared (half as many won for deal size)."
+    )
+    insights_change_pct: float = Field(
+        20.0, description="Percent change from which a customer's growth or the average deal size is an insight."
+    )
+    insights_decline_pct: float = Field(
+        30.0, description="Percent drop of a customer's last-90-day bookings against the 90 before that is a decline."
+    )
+    insights_large_deal_amount: float = Field(
+        100000.0, description="Stalled deals of at least this amount get an insight each (the others one together)."
+    )
+    insights_slip_pushes: int = Field(3, description="Close-date pushes from which an open deal counts as slipping.")
+    insights_overdue_days: int = Field(60, description="Days past due from which receivables count as long overdue.")
+    insights_max_per_kind: int = Field(5, description="Most insights of one kind (the largest first).")
+    insights_publish_severity: str = Field(
+        "high",
+        description="Least severity (high, medium, low) of a new insight pushed to the dashboards after a marts refresh.",
+    )
+    insights_cache_seconds: int = Field(
+        60, description="Seconds the insights of one scope are reused while the warehouse does not change (0: never)."
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server the digests are sent through (SendGrid: smtp.sendgrid.net, SES: "
+        "email-smtp.<region>.amazonaws.com); empty: digests are not sent."
+    )
+    smtp_port: int = Field(587, description="SMTP port (587 with STARTTLS, 465 with TLS, 25 or a test server's).")
+    smtp_user: str | None = Field(None, description="SMTP user name (SendGrid: apikey); empty: no login.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password or API key.")
+    smtp_tls: str = Field("starttls", description="SMTP encryption: starttls, ssl (implicit TLS) or none.")
+    smtp_from: str = Field(
+        "Sales Command Center <digest@scc-demo.example>", description="From address of the digests."
+    )
+    smtp_timeout: float = Field(30.0, description="Seconds to wait for the SMTP server.")
+    digest_recipients: str = Field(
+        "",
+        description="Who gets the digests: comma-separated email=role[:rep id or territory], e.g. "
+        "'ceo@acme.com=sales_exec, west@acme.com=sales_manager:West, jo@acme.com=sales_rep:005...'.",
+    )
+    digest_schedules: bool = Field(
+        True, description="Run the digest schedules (daily and weekly) whenever the Dagster daemon runs and SMTP is set."
+    )
+    digest_daily_cron: str = Field("0 7 * * *", description="When the daily digest goes out (cron, SCC_DIGEST_TIMEZONE).")
+    digest_weekly_cron: str = Field("0 7 * * 1", description="When the weekly digest goes out (cron, SCC_DIGEST_TIMEZONE).")
+    digest_timezone: str = Field("UTC", description="Time zone of the digest schedules.")
+    digest_top_insights: int = Field(5, description="Insights in a digest (the most severe first).")
+
     # --- derived -------------------------------------------------------------------------------
     @property
     def emulator_dir(self) -> Path:

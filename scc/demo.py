@@ -3,8 +3,9 @@
 Each part runs as its own child process (own process group) so one Ctrl-C stops them all cleanly.
 Once the emulators are ready, ``scc sync`` and ``scc build`` run to completion (one-shot children) so
 the warehouse and the marts are there before the URLs are announced. Then redis-server and the API
-(``scc serve``, several workers) start. Later parts (the dashboard, the Dagster console) join the list in
-:func:`run_demo` as they land.
+(``scc serve``, several workers) start, then the Dagster console (``dagster dev``: the webserver and the daemon
+that runs the change sensor, the schedules and the automation). Later parts join the list in :func:`run_demo`
+as they land.
 """
 
 from __future__ import annotations
@@ -118,6 +119,34 @@ def add_api_rows(table: Table, settings, url: str) -> None:
     table.add_row("API docs (OpenAPI)", f"{url}/docs", "Authorize with one of the demo logins above")
 
 
+def start_orchestration(supervisor: Supervisor, settings, stop: threading.Event, console: Console) -> str | None:
+    """The Dagster console (``dagster dev``: webserver + daemon with the sensors and schedules) on
+    SCC_DAGSTER_PORT, or a free port when that one is taken; its URL, or None when it could not start
+    (the demo goes on without it)."""
+    import socket
+
+    from dagster_project.stack import start_console
+    from scc.processes import free_port
+
+    port = settings.dagster_port
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        if sock.connect_ex((settings.dagster_host, port)) == 0:
+            port = free_port()
+            console.print(f"[yellow]Port {settings.dagster_port} is in use; the Dagster console takes {port} "
+                          "(set SCC_DAGSTER_PORT to choose).[/]")
+    try:
+        _, url = start_console(supervisor, settings, port=port, timeout=300, stopping=stop.is_set)
+    except (RuntimeError, TimeoutError) as error:
+        child = next((c for c in supervisor.children if c.name == "dagster"), None)
+        if child:
+            child.stop()
+            supervisor.children.remove(child)
+        console.print(f"[yellow]The Dagster console did not start; the demo goes on without it:[/] {error}")
+        return None
+    return None if stop.is_set() else url
+
+
 def run_demo(*, fresh: bool, console: Console) -> int:
     settings = get_settings()
     supervisor = Supervisor(settings.data_dir / "logs")
@@ -163,6 +192,11 @@ def run_demo(*, fresh: bool, console: Console) -> int:
         if api_url is None:
             return 130
 
+        console.print("[bold]Starting the Dagster console[/] (dagster dev: assets, sensors, schedules)…")
+        dagster_url = start_orchestration(supervisor, settings, stop, console)
+        if stop.is_set():
+            return 130
+
         table = Table("what", "where", "log in with", title="Sales Command Center demo")
         table.add_row(
             "Salesforce emulator (REST, TLS)",
@@ -178,6 +212,9 @@ def run_demo(*, fresh: bool, console: Console) -> int:
         table.add_row("Warehouse (marts in schema marts)", str(warehouse_location(settings)),
                       "scc.semantic.query_metrics(...) for metrics")
         add_api_rows(table, settings, api_url)
+        if dagster_url:
+            table.add_row("Dagster console (assets, lineage, runs, freshness)", dagster_url,
+                          "no login; webhook changes sync and rebuild the marts by themselves")
         console.print(table)
         console.print(f"Logs in {supervisor.log_dir}. Press [bold]Ctrl-C[/] to stop everything.")
 

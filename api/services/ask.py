@@ -145,11 +145,19 @@ def ask(question: str, scope: Scope, *, db, conversation_id: str | None = None,
 
 
 def insights(scope: Scope, settings: Settings | None = None) -> dict:
-    entry = _entry_point("agents", "insights")
+    entry = _entry_point("agents.insights", "insights_payload")  # the insights engine (agents/insights/)
     if entry is not None:
-        data = _jsonable(entry(scope=_agent_scope(scope)))
-        items = data if isinstance(data, list) else data.get("insights", [])
-        return {"source": "agents", "insights": [_jsonable(i) for i in items]}
+        try:
+            agent_scope = _agent_scope(scope)
+        except ValueError:  # a manager without a territory (or a rep without an id) has no book to look at
+            return {"source": "agents", "insights": []}
+        try:
+            data = _jsonable(entry(agent_scope, settings=settings))
+            items = data if isinstance(data, list) else data.get("insights", [])
+            return {**({} if isinstance(data, list) else data), "source": "agents",
+                    "insights": [_jsonable(i) for i in items]}
+        except Exception as error:  # noqa: BLE001 - the built-in list below still answers
+            log.warning("the insights engine failed: %s", error)
     out = {"source": "built-in", "insights": _builtin_insights(scope, settings)}
     ask_entry = _entry_point("agents", "ask")
     if ask_entry is not None:  # the insights agent's summary, as it would answer in the chat
