@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import bench_scales, start_emulators, table
+from benchmarks.common import prepare_warehouse, bench_scales, table
 
 TITLE = "Ask the data: agents"
 
@@ -30,26 +30,6 @@ def _pct(values: list[float], q: float) -> float:
         return 0.0
     k = min(len(values) - 1, max(0, round(q * (len(values) - 1))))
     return values[k]
-
-
-def _prepare(scale: float):
-    supervisor, info, settings = start_emulators(scale)
-    try:
-        from pipelines.run import sync
-        from scc.marts import build
-
-        for source in ("salesforce", "netsuite"):
-            sync(source)
-        summary = build()
-        if not summary.success:
-            raise RuntimeError(f"dbt build failed: {summary.as_dict()}")
-    finally:
-        supervisor.stop_all()
-    from agents import catalog, entities
-
-    catalog.clear_cache()
-    entities.clear_cache()
-    return settings
 
 
 def _planner(settings, questions, repeat: int) -> dict:
@@ -152,7 +132,7 @@ def run(quick: bool) -> dict:
     questions = load_questions()
     lat_rows, acc_rows, path_rows, llm = [], [], [], None
     for scale in scales:
-        settings = _prepare(scale)
+        settings = prepare_warehouse(scale)
         result = _planner(settings, questions, repeat)
         report = result["report"]
         lat_rows.append([

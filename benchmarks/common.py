@@ -94,6 +94,28 @@ def start_emulators(scale: float, **env: str):
     return supervisor, RunInfo.read(settings), settings
 
 
+def prepare_warehouse(scale: float):
+    """A demo company at ``scale`` synced and built into a fresh warehouse (emulators stopped after);
+    returns the settings pointing at it, with the agents' caches cleared."""
+    supervisor, _, settings = start_emulators(scale)
+    try:
+        from pipelines.run import sync
+        from scc.marts import build
+
+        for source in ("salesforce", "netsuite"):
+            sync(source)
+        summary = build()
+        if not summary.success:
+            raise RuntimeError(f"dbt build failed: {summary.as_dict()}")
+    finally:
+        supervisor.stop_all()
+    from agents import catalog, entities
+
+    catalog.clear_cache()
+    entities.clear_cache()
+    return settings
+
+
 def table(headers: list[str], rows: list[list]) -> str:
     out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
     out += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]

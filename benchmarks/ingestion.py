@@ -6,7 +6,6 @@ discarding them (no dlt, no warehouse). A ratio near 1 means the pipeline adds l
 
 from __future__ import annotations
 
-import json
 import time
 
 from benchmarks.common import bench_scales, run_child, start_emulators, table
@@ -73,7 +72,7 @@ def _change_records(info, settings, count: int) -> None:
 
 def run(quick: bool) -> dict:
     scales = bench_scales(quick, [1, 10])
-    rows_out, notes = [], []
+    rows_out = []
     incremental = None
     for scale in scales:
         supervisor, info, settings = start_emulators(scale)

@@ -12,29 +12,10 @@ from __future__ import annotations
 import statistics
 import time
 
-from benchmarks.common import start_emulators, table
+from benchmarks.common import prepare_warehouse, table
 
 TITLE = "Insights: detectors over the marts"
 REPEAT = 3
-
-
-def _prepare(scale: float):
-    supervisor, _, settings = start_emulators(scale)
-    try:
-        from pipelines.run import sync
-        from scc.marts import build
-
-        for source in ("salesforce", "netsuite"):
-            sync(source)
-        summary = build()
-        if not summary.success:
-            raise RuntimeError(f"dbt build failed: {summary.as_dict()}")
-    finally:
-        supervisor.stop_all()
-    from agents import catalog
-
-    catalog.clear_cache()
-    return settings
 
 
 def _baseline(settings, sqls: list[str]) -> float:
@@ -61,7 +42,7 @@ def _measure(scale: float) -> dict:
     from agents.guard import release_connections
     from agents.insights import compute_insights
 
-    settings = _prepare(scale)
+    settings = prepare_warehouse(scale)
     started = time.perf_counter()
     report = compute_insights(Scope.all(), settings=settings, use_cache=False, narrate=False)
     cold = time.perf_counter() - started

@@ -15,7 +15,6 @@ step runs, not when this module is imported.
 # functions at definition time and refuses it as a string.
 import datetime as dt
 import json
-import os
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -41,7 +40,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.progress import SyncProgress
 from pipelines.run import DATASETS, SOURCES, build_source, pipeline_for
-from scc.config import PROJECT_ROOT, Settings, get_settings
+from scc.config import PROJECT_ROOT, Settings, get_settings, temporary_environment
 
 WAREHOUSE_POOL = "warehouse"  # every step that writes the warehouse; dagster.yaml allows one at a time
 MARTS = "marts"
@@ -210,17 +209,8 @@ def dbt_environment(settings: Settings) -> Iterator[None]:
     """The ``SCC_DBT_*`` variables profiles.yml reads (from scc.marts), set while dbt runs."""
     from scc import marts
 
-    values = marts.dbt_environment(settings)
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
+    with temporary_environment(marts.dbt_environment(settings)):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _layer(props: Mapping[str, Any]) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,6 +33,21 @@ OFFLINE_ENVIRONMENT = {
     "DAGSTER_DISABLE_TELEMETRY": "1",
     "HF_HUB_OFFLINE": "1",
 }
+
+
+@contextmanager
+def temporary_environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of a block, then put back what was there."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def apply_offline_switches() -> None:

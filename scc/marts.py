@@ -10,16 +10,14 @@ files (``target/``, logs) under the data folder, one set per warehouse.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from scc.config import PROJECT_ROOT, Settings, get_settings, today
+from scc.config import PROJECT_ROOT, Settings, get_settings, temporary_environment, today
 from scc.warehouse import duckdb_path, is_postgres, warehouse_key
 
 TARGETS = ("duckdb", "postgres")
@@ -152,20 +150,6 @@ def dbt_vars() -> dict[str, str]:
     return {"today": today().isoformat()}
 
 
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_dbt(
     command: list[str],
     *,
@@ -190,7 +174,7 @@ def run_dbt(
     ]
     global_flags = ["--no-use-colors", "--log-level", "none", "--log-level-file", "info",
                     "--no-send-anonymous-usage-stats", "--no-version-check"]
-    with _DBT_LOCK, _environment(dbt_environment(settings, target)):
+    with _DBT_LOCK, temporary_environment(dbt_environment(settings, target)):
         runner = dbtRunner(callbacks=callbacks or [])
         try:
             return runner.invoke(global_flags + args)
