@@ -114,6 +114,7 @@ def add_api_rows(table: Table, settings, url: str) -> None:
 
     password = settings.api_demo_password.get_secret_value()
     logins = ", ".join(f"{user} ({role})" for user, role in DEMO_USERS.items())
+    table.add_row("Dashboard (open this in a browser)", f"{url}/", f"one of {logins}; password {password!r}")
     table.add_row("API (REST + WebSocket /ws/dashboard)", url, f"POST /api/v1/auth/token; password {password!r} for "
                   f"{logins}")
     table.add_row("API docs (OpenAPI)", f"{url}/docs", "Authorize with one of the demo logins above")
