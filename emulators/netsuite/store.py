@@ -929,23 +929,9 @@ class NetSuiteStore:
         self._insert_line(
             conn, key, rid, 0, "T", None, order.get("location"), None, None, total, None, None, w.stamp
         )
-        for n, line in enumerate(lines, start=1):
-            self._insert_line(
-                conn,
-                key + n,
-                rid,
-                n,
-                "F",
-                line["item"],
-                line["location"],
-                line["quantity"],
-                line["rate"],
-                line["amount"],
-                0.0,
-                0.0,
-                w.stamp,
-            )
-            if status in _OPEN_ORDER_STATUSES:
+        self._insert_item_lines(conn, key + 1, rid, lines, w.stamp)
+        if status in _OPEN_ORDER_STATUSES:
+            for line in lines:
                 self._commit_stock(w, line["item"], line["location"], line["quantity"])
         w.notify(
             "salesOrder",
@@ -1027,23 +1013,7 @@ class NetSuiteStore:
                     conn.execute(
                         "DELETE FROM transactionline WHERE \"transaction\" = ? AND mainline = 'F'", (rid,)
                     )
-                    key = self._next_uniquekey(conn)
-                    for n, line in enumerate(order["lines"], start=1):
-                        self._insert_line(
-                            conn,
-                            key + n - 1,
-                            rid,
-                            n,
-                            "F",
-                            line["item"],
-                            line["location"],
-                            line["quantity"],
-                            line["rate"],
-                            line["amount"],
-                            0.0,
-                            0.0,
-                            w.stamp,
-                        )
+                    self._insert_item_lines(conn, self._next_uniquekey(conn), rid, order["lines"], w.stamp)
                     lines_changed = True
             else:
                 by_line = {old["id"]: old for old in existing}
@@ -1361,6 +1331,12 @@ class NetSuiteStore:
         if any_shipped:
             return "E" if unbilled_shipped else "D"
         return "B"
+
+    def _insert_item_lines(self, conn, first_key: int, rid: int, lines: list[dict], stamp: str) -> None:
+        """Write an order's item lines 1..n (nothing shipped or billed yet), keys from ``first_key``."""
+        for n, line in enumerate(lines, start=1):
+            self._insert_line(conn, first_key + n - 1, rid, n, "F", line["item"], line["location"],
+                              line["quantity"], line["rate"], line["amount"], 0.0, 0.0, stamp)
 
     def _insert_line(
         self,
