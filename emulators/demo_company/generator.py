@@ -650,5 +650,6 @@ def _drop_indexes(conn) -> list[str]:
 def _finish(conn, indexes: list[str]) -> None:
     for sql in indexes:
         conn.execute(sql)
+    conn.execute("ANALYZE")  # statistics for the emulators' query planner (see NetSuiteStore)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

@@ -195,6 +195,11 @@ class NetSuiteStore:
         self._wconn = self._connect(readonly=False)
         self._listeners: list[Callable[[dict], None]] = []
         self._translations = TranslationCache()
+        # totalResults per query text, as NetSuite keeps a query's result set while it is paged;
+        # any committed write starts a new generation and so invalidates every count.
+        self._counts: dict[tuple[str, int], int] = {}
+        self._generation = 0
+        self._analyze_if_missing()
         self._tranid_next: dict[str, tuple[str, int, int]] = {}
         with _NEWEST_LOCK:
             if self._key not in _NEWEST:
@@ -216,6 +221,13 @@ class NetSuiteStore:
         conn.execute("PRAGMA temp_store=MEMORY")
         register_functions(conn)
         return conn
+
+    def _analyze_if_missing(self) -> None:
+        """Give SQLite's planner table statistics (older companies were generated without them):
+        without them it sorts every remaining transaction line for each keyset page."""
+        with self._write_lock:
+            if not self._wconn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+                self._wconn.execute("ANALYZE")
 
     def _check_deadline(self) -> int:
         deadline = getattr(self._local, "deadline", None)
@@ -304,6 +316,8 @@ class NetSuiteStore:
                 w = _Write(conn, self._candidate_stamp(newest))
                 yield w
                 conn.execute("COMMIT")
+                self._generation += 1
+                self._counts.clear()
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -320,7 +334,13 @@ class NetSuiteStore:
         conn = self._reader()
         self._local.deadline = time.monotonic() + QUERY_TIMEOUT_S
         try:
-            total = conn.execute(t.count_sql).fetchone()[0]
+            key = (q, self._generation)
+            total = self._counts.get(key)
+            if total is None:
+                total = conn.execute(t.count_sql).fetchone()[0]
+                if len(self._counts) > 256:
+                    self._counts.clear()
+                self._counts[key] = total
             total = max(0, total - t.own_offset)
             if t.own_limit is not None:
                 total = min(total, t.own_limit)

@@ -13,6 +13,7 @@ from pipelines.progress import SyncProgress
 from scc.config import Settings
 
 MAX_PAGE = 1000  # SuiteQL's largest page
+SUITEQL_MAX_ROWS = 100_000  # the most rows one SuiteQL query returns, over all its pages
 
 
 def netsuite_auth(settings: Settings) -> OAuth1:
@@ -59,24 +60,31 @@ class NetSuiteClient:
         return response.json()
 
     def keyset_pages(self, query: str, key: str, key_alias: str | None = None) -> Iterator[list[dict]]:
-        """Page a query by its key, not by offset: SuiteQL refuses offsets past 100,000 rows.
+        """Page a query by its key in windows: SuiteQL refuses offsets past 100,000 rows.
 
-        ``query`` must contain ``{after}`` where the key condition goes and order by ``key`` ascending;
-        ``key_alias`` is the key's name in the returned rows (default: the part after the last dot).
+        Within a window the pages go by offset (one query, so NetSuite counts its results once);
+        the next window starts after the last key seen. ``query`` must contain ``{after}`` where the
+        key condition goes and order by ``key`` ascending; ``key_alias`` is the key's name in the
+        returned rows (default: the part after the last dot).
         """
         alias = key_alias or key.rsplit(".", 1)[-1]
         after = -1
         while True:
-            page = self.suiteql(query.format(after=f"{key} > {after}"))
-            items = page.get("items", [])
-            for item in items:
-                item.pop("links", None)
-            if items:
-                yield items
-                after = int(items[-1][alias])
-            if not page.get("hasMore") or not items:
-                return
-
+            window = query.format(after=f"{key} > {after}")
+            offset = 0
+            while True:
+                page = self.suiteql(window, offset=offset)
+                items = page.get("items", [])
+                for item in items:
+                    item.pop("links", None)
+                if items:
+                    yield items
+                    after = int(items[-1][alias])
+                if not page.get("hasMore") or not items:
+                    return
+                offset += len(items)
+                if offset + self.page_size > SUITEQL_MAX_ROWS:
+                    break
 
     def offset_pages(self, query: str) -> Iterator[list[dict]]:
         """Page a small query by offset (only for tables far below SuiteQL's 100,000-row ceiling)."""
