@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import prepare_warehouse, bench_scales, table
+from benchmarks.common import bench_scales, prepare_warehouse, table
 
 TITLE = "Ask the data: agents"
 

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import bench_scales, start_emulators, table
+from benchmarks.common import bench_scales, prepare_warehouse, table
 
 TITLE = "API under load"
 CONNECTIONS = 50
@@ -158,20 +158,12 @@ def _row(scale, name: str, r: dict) -> list:
 def run_scale(scale: float, seconds: int) -> tuple[list[list], dict]:
     import httpx
 
-    from pipelines.run import sync
-    from scc import marts
-
-    supervisor, info, settings = start_emulators(scale)
+    started = time.perf_counter()
+    settings = prepare_warehouse(scale)
+    prepared = time.perf_counter() - started
     servers = None
     results: dict[str, dict] = {}
     try:
-        started = time.perf_counter()
-        for source in ("salesforce", "netsuite"):
-            sync(source, settings=settings)
-        summary = marts.build(settings=settings)
-        if not summary.success:
-            raise RuntimeError(f"the marts did not build: {summary.as_dict()}")
-        prepared = time.perf_counter() - started
         servers = Servers(settings.data_dir)
         url = servers.start_api()
         token = servers.token()
@@ -190,7 +182,6 @@ def run_scale(scale: float, seconds: int) -> tuple[list[list], dict]:
     finally:
         if servers:
             servers.stop()
-        supervisor.stop_all()
     rows = [_row(scale, name, results[key]) for key, name in (
         ("baseline", "baseline: GET /auth/me"), ("cached", "dashboards, cached"),
         ("uncached", "dashboards, uncached"), ("ask", "query/ask (planner)"))]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 RESULTS_DIR = Path(__file__).parent / "results"
 SCALES_VARIABLE = "SCC_BENCH_SCALES"
+BENCH_TODAY = "2026-05-20"  # the demo company's "today" in every benchmark
 
 
 def bench_scales(quick: bool, default: list[float], quick_scales: list[float] = (0.1,)) -> list[float]:
@@ -68,20 +69,29 @@ def run_child(code: str, env: dict | None = None, timeout: float = 1800) -> tupl
     return (json.loads(lines[-1]) if lines else {}), seconds, peak_mib
 
 
+def _scratch_dir() -> Path:
+    """A fresh data folder for one measurement, removed when the benchmarks exit (scale 10 is gigabytes)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    data_dir = Path(tempfile.mkdtemp(prefix="scc-bench-"))
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
+    return data_dir
+
+
 def start_emulators(scale: float, **env: str):
     """Start the emulators on a fresh data folder at ``scale`` (live mode off); returns (supervisor, info, settings).
 
     The settings are pinned in this process's environment too, so syncs run here talk to these emulators.
     """
-    import tempfile
-
     from emulators.server import RunInfo
     from scc.config import get_settings, reset_settings_cache
     from scc.processes import Supervisor, free_port, scc_command
 
-    data_dir = Path(tempfile.mkdtemp(prefix="scc-bench-"))
+    data_dir = _scratch_dir()
     os.environ.update({
-        "SCC_DATA_DIR": str(data_dir), "SCC_DEMO_SCALE": str(scale), "SCC_TODAY": "2026-05-20",
+        "SCC_DATA_DIR": str(data_dir), "SCC_DEMO_SCALE": str(scale), "SCC_TODAY": BENCH_TODAY,
         "SCC_EMULATOR_LIVE": "false", "SCC_EMULATOR_FAULTS": "",
         "SCC_SALESFORCE_EMULATOR_PORT": str(free_port()), "SCC_NETSUITE_EMULATOR_PORT": str(free_port()),
         "SCC_NETSUITE_CONCURRENCY_LIMIT": "50", **env,
@@ -94,21 +104,61 @@ def start_emulators(scale: float, **env: str):
     return supervisor, RunInfo.read(settings), settings
 
 
+PREPARED_DIR = Path(__file__).parent / "out" / "prepared"
+# What a prepared warehouse depends on: change any of these and it is synced and built anew.
+PREPARED_INPUTS = ("emulators", "pipelines", "models", "macros", "dbt_project.yml", "profiles.yml", "scc/warehouse.py",
+                   "scc/marts.py")
+def _inputs_fingerprint(scale: float) -> str:
+    import hashlib
+
+    root = Path(__file__).parent.parent
+    files = subprocess.run(["git", "ls-files", *PREPARED_INPUTS], cwd=root, capture_output=True, text=True,
+                           check=True).stdout.split()
+    digest = hashlib.sha256(f"scale={scale};today={BENCH_TODAY}".encode())
+    for name in sorted(files):
+        path = root / name
+        if path.is_file():
+            digest.update(name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def prepare_warehouse(scale: float):
     """A demo company at ``scale`` synced and built into a fresh warehouse (emulators stopped after);
-    returns the settings pointing at it, with the agents' caches cleared."""
-    supervisor, _, settings = start_emulators(scale)
-    try:
-        from pipelines.run import sync
-        from scc.marts import build
+    returns the settings pointing at it, with the agents' caches cleared.
 
-        for source in ("salesforce", "netsuite"):
-            sync(source)
-        summary = build()
-        if not summary.success:
-            raise RuntimeError(f"dbt build failed: {summary.as_dict()}")
-    finally:
-        supervisor.stop_all()
+    Syncing and building scale 10 takes many minutes, so the first benchmark that needs a scale keeps
+    the result under ``benchmarks/out/prepared/`` and later ones start from a copy of it, for as long
+    as the emulators, pipelines and models are unchanged (``PREPARED_INPUTS``).
+    """
+    import shutil
+
+    from scc.config import get_settings, reset_settings_cache
+
+    fingerprint = _inputs_fingerprint(scale)
+    cached = PREPARED_DIR / f"scale-{scale}"
+    if (cached / "fingerprint").exists() and (cached / "fingerprint").read_text() == fingerprint:
+        data_dir = _scratch_dir()
+        shutil.copytree(cached / "data", data_dir, dirs_exist_ok=True)
+        os.environ.update({"SCC_DATA_DIR": str(data_dir), "SCC_DEMO_SCALE": str(scale), "SCC_TODAY": BENCH_TODAY,
+                           "SCC_EMULATOR_LIVE": "false", "SCC_EMULATOR_FAULTS": ""})
+        reset_settings_cache()
+        settings = get_settings()
+    else:
+        supervisor, _, settings = start_emulators(scale)
+        try:
+            from pipelines.run import sync
+            from scc.marts import build
+
+            for source in ("salesforce", "netsuite"):
+                sync(source)
+            summary = build()
+            if not summary.success:
+                raise RuntimeError(f"dbt build failed: {summary.as_dict()}")
+        finally:
+            supervisor.stop_all()
+        shutil.rmtree(cached, ignore_errors=True)
+        shutil.copytree(settings.data_dir, cached / "data", ignore=shutil.ignore_patterns("logs", "*.lock"))
+        (cached / "fingerprint").write_text(fingerprint)
     from agents import catalog, entities
 
     catalog.clear_cache()

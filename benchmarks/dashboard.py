@@ -17,7 +17,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from benchmarks.common import start_emulators, table
+from benchmarks.common import prepare_warehouse, table
 
 TITLE = "Web dashboard in the browser"
 TABS = ["overview", "pipeline", "orders", "customers", "products", "assistant"]
@@ -100,17 +100,10 @@ def run_scale(scale: float) -> tuple[list[list], dict, dict]:
     from playwright.sync_api import sync_playwright
 
     from benchmarks.api import Servers
-    from pipelines.run import sync
-    from scc import marts
 
-    supervisor, _, settings = start_emulators(scale)
+    settings = prepare_warehouse(scale)
     servers = None
     try:
-        for source in ("salesforce", "netsuite"):
-            sync(source, settings=settings)
-        summary = marts.build(settings=settings)
-        if not summary.success:
-            raise RuntimeError(f"the marts did not build: {summary.as_dict()}")
         servers = Servers(settings.data_dir)
         url = servers.start_api()
         token = servers.token()
@@ -127,7 +120,6 @@ def run_scale(scale: float) -> tuple[list[list], dict, dict]:
     finally:
         if servers:
             servers.stop()
-        supervisor.stop_all()
 
     def median(runs: list[dict], key: str) -> float:
         return statistics.median(r[key] for r in runs)
