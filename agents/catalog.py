@@ -189,17 +189,14 @@ def metrics_from_yaml(models_dir: Path) -> tuple[list[Metric], list[str]]:
 
 def marts_from_warehouse(settings: Settings) -> list[Mart]:
     """The marts that really exist, with their column types, from the warehouse's information schema."""
-    from scc.warehouse import connect, is_postgres
+    from scc.warehouse import is_postgres, marts_path, read_marts
 
     sql = ("SELECT table_name, column_name, data_type FROM information_schema.columns "
            f"WHERE table_schema = '{MARTS_SCHEMA}' ORDER BY table_name, ordinal_position")
     try:
-        from scc.warehouse import duckdb_path
-
-        if not is_postgres(settings) and not duckdb_path(settings).exists():
+        if not is_postgres(settings) and not marts_path(settings).exists():
             return []
-        with connect(settings) as conn:
-            cursor = conn.cursor() if is_postgres(settings) else conn
+        with read_marts(settings) as cursor:
             cursor.execute(sql)
             rows = cursor.fetchall()
     except Exception as error:  # noqa: BLE001 - no warehouse yet: the YAML still describes the marts
@@ -252,13 +249,13 @@ _cache: dict[tuple, Catalog] = {}
 
 
 def _fingerprint(settings: Settings) -> tuple:
-    from scc.warehouse import duckdb_path, is_postgres, warehouse_key
+    from scc.warehouse import is_postgres, marts_path, warehouse_key
 
     models = PROJECT_ROOT / "models"
     yaml_times = tuple(sorted(p.stat().st_mtime_ns for p in models.rglob("*.yml"))) if models.exists() else ()
-    wh = duckdb_path(settings)
+    wh = marts_path(settings)
     wh_time = wh.stat().st_mtime_ns if not is_postgres(settings) and wh.exists() else 0
-    return (str(settings.data_dir), warehouse_key(settings), hash(yaml_times), wh_time)
+    return (str(settings.data_dir), warehouse_key(settings), hash(yaml_times), str(wh), wh_time)
 
 
 def get_catalog(settings: Settings | None = None, *, refresh: bool = False) -> Catalog:

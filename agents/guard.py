@@ -42,6 +42,7 @@ from agents.catalog import MARTS_SCHEMA, Catalog, Mart
 from agents.errors import QueryFailed, Refusal
 from agents.scope import Scope
 from scc.config import Settings, get_settings
+from scc.warehouse import READERS, marts_path, release_readers
 
 DIALECT = "duckdb"
 
@@ -293,109 +294,13 @@ def _plain(value):
     return value
 
 
-def _open_read_only(path):
-    """A read-only connection to the warehouse file, external access disabled and the configuration locked."""
-    import duckdb
-
-    try:
-        conn = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as error:
-        raise QueryFailed("The warehouse cannot be opened read-only right now (is a build running?).",
-                          detail=str(error), correctable=False) from error
-    try:
-        locked, external = conn.execute(
-            "SELECT current_setting('lock_configuration'), current_setting('enable_external_access')"
-        ).fetchone()
-        if str(external).lower() in ("true", "1"):
-            if str(locked).lower() in ("true", "1"):
-                raise QueryFailed("The warehouse connection allows external access and is locked that way.",
-                                  correctable=False)
-            conn.execute("SET enable_external_access = false")
-        if str(locked).lower() not in ("true", "1"):
-            conn.execute("SET lock_configuration = true")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-class _ConnectionPool:
-    """One read-only connection per warehouse file, shared by the queries of this process and closed after
-    ``idle`` seconds without use, so that a build (a writer) is never locked out for long. Each query runs
-    on its own cursor (a connection of its own to the same database), so threads do not share state."""
-
-    def __init__(self, idle: float = 1.0):
-        self.idle = idle
-        self._lock = threading.Lock()
-        self._entries: dict[str, dict] = {}
-        self._reaper: threading.Thread | None = None
-
-    def acquire(self, path):
-        key = str(path)
-        stat = path.stat()
-        stamp = (stat.st_ino, stat.st_dev)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry["stamp"] != stamp:  # the file was replaced: reopen
-                entry["stale"] = True
-                if entry["users"] == 0:
-                    entry["conn"].close()
-                del self._entries[key]
-                entry = None
-            if entry is None:
-                entry = {"conn": _open_read_only(path), "stamp": stamp, "users": 0, "last": 0.0, "stale": False}
-                self._entries[key] = entry
-            entry["users"] += 1
-            entry["last"] = time.monotonic()
-            self._start_reaper()
-            return entry, entry["conn"].cursor()
-
-    def release(self, entry, cursor) -> None:
-        try:
-            cursor.close()
-        finally:
-            with self._lock:
-                entry["users"] -= 1
-                entry["last"] = time.monotonic()
-                if entry["stale"] and entry["users"] == 0:
-                    entry["conn"].close()
-
-    def close_all(self) -> None:
-        with self._lock:
-            for key, entry in list(self._entries.items()):
-                if entry["users"] == 0:
-                    entry["conn"].close()
-                    del self._entries[key]
-                else:
-                    entry["stale"] = True
-                    del self._entries[key]
-
-    def _start_reaper(self) -> None:
-        if self._reaper is not None and self._reaper.is_alive():
-            return
-        self._reaper = threading.Thread(target=self._reap, name="scc-agents-connections", daemon=True)
-        self._reaper.start()
-
-    def _reap(self) -> None:
-        while True:
-            time.sleep(min(0.25, self.idle))
-            with self._lock:
-                now = time.monotonic()
-                for key, entry in list(self._entries.items()):
-                    if entry["users"] == 0 and now - entry["last"] >= self.idle:
-                        entry["conn"].close()
-                        del self._entries[key]
-                if not self._entries:
-                    self._reaper = None
-                    return
-
-
-POOL = _ConnectionPool()
+# One pool of read-only connections per process, shared with the API (scc.warehouse.READERS).
+POOL = READERS
 
 
 def release_connections() -> None:
     """Close the agents' idle warehouse connections now (before a build in this process, in tests)."""
-    POOL.close_all()
+    release_readers()
 
 
 def execute(query: GuardedQuery, *, settings: Settings | None = None, max_rows: int | None = None,
@@ -420,12 +325,14 @@ def execute(query: GuardedQuery, *, settings: Settings | None = None, max_rows: 
 def _execute_duckdb(sql: str, settings: Settings, timeout: float):
     import duckdb
 
-    from scc.warehouse import duckdb_path
-
-    path = duckdb_path(settings)
+    path = marts_path(settings)
     if not path.exists():
         raise QueryFailed("The warehouse is empty: run `scc sync` and `scc build` first.", correctable=False)
-    entry, cursor = POOL.acquire(path)
+    try:
+        entry, cursor = POOL.acquire(path)
+    except (duckdb.Error, PermissionError) as error:
+        raise QueryFailed("The warehouse cannot be opened read-only right now (is a build running?).",
+                          detail=str(error), correctable=False) from error
     timer = threading.Timer(timeout, cursor.interrupt)
     timer.start()
     try:

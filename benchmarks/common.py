@@ -138,7 +138,7 @@ def prepare_warehouse(scale: float):
     cached = PREPARED_DIR / f"scale-{scale}"
     if (cached / "fingerprint").exists() and (cached / "fingerprint").read_text() == fingerprint:
         data_dir = _scratch_dir()
-        shutil.copytree(cached / "data", data_dir, dirs_exist_ok=True)
+        shutil.copytree(cached / "data", data_dir, symlinks=True, dirs_exist_ok=True)
         os.environ.update({"SCC_DATA_DIR": str(data_dir), "SCC_DEMO_SCALE": str(scale), "SCC_TODAY": BENCH_TODAY,
                            "SCC_EMULATOR_LIVE": "false", "SCC_EMULATOR_FAULTS": ""})
         reset_settings_cache()
@@ -157,7 +157,7 @@ def prepare_warehouse(scale: float):
         finally:
             supervisor.stop_all()
         shutil.rmtree(cached, ignore_errors=True)
-        shutil.copytree(settings.data_dir, cached / "data", ignore=shutil.ignore_patterns("logs", "*.lock"))
+        shutil.copytree(settings.data_dir, cached / "data", symlinks=True, ignore=shutil.ignore_patterns("logs", "*.lock"))
         (cached / "fingerprint").write_text(fingerprint)
     from agents import catalog, entities
 

@@ -1,7 +1,7 @@
 """What orchestration tells the rest of the product: marts rebuilt, runs failed.
 
 The one seam between Dagster and the API. :func:`marts_refreshed` is called by the dbt assets once a run
-has rebuilt some marts: it drops the dashboard cache for them and lets every API worker push the changed
+has rebuilt some marts (and its tests passed): it publishes them to the readers (DuckDB), drops the dashboard cache for them and lets every API worker push the changed
 figures to its WebSocket clients (``api.cache.invalidate_dashboards``: Redis pub/sub when ``SCC_REDIS_URL``
 is set). :func:`run_failed` pushes a failed run to the dashboards as a notable event. Both are best effort:
 a missing API (or Redis) never fails a pipeline run; they return what happened for the run's log.
@@ -22,6 +22,9 @@ def marts_refreshed(marts: list[str], *, reason: str | None = None) -> dict:
     names = sorted(set(marts))
     if not names:
         return {"notified": False, "dropped": 0, "seconds": 0.0}
+    from scc.warehouse import publish_marts
+
+    publish_marts()  # the readers (API, agents) see the new marts from here on
     try:
         from api.cache import invalidate_dashboards
     except ImportError as error:  # the API is not part of this installation

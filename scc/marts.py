@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from scc.config import PROJECT_ROOT, Settings, get_settings, temporary_environment, today
-from scc.warehouse import duckdb_path, is_postgres, warehouse_key
+from scc.warehouse import duckdb_path, is_postgres, publish_marts, warehouse_key
 
 TARGETS = ("duckdb", "postgres")
 MARTS_SCHEMA = "marts"
@@ -53,6 +53,8 @@ class BuildSummary:
     full_refresh: bool = False
     results: list[NodeResult] = field(default_factory=list)
     error: str | None = None  # a failure before any node ran (cannot connect, project does not parse)
+    published: str | None = None  # DuckDB: the file the readers now see (scc.warehouse.publish_marts)
+    publish_seconds: float = 0.0
 
     def _count(self, types: set[str], statuses: set[str]) -> int:
         return sum(1 for r in self.results if r.resource_type in types and r.status in statuses)
@@ -91,7 +93,7 @@ class BuildSummary:
             "full_refresh": self.full_refresh, "models_built": self.models_built,
             "models_failed": self.models_failed, "tests_passed": self.tests_passed,
             "tests_failed": self.tests_failed, "tests_warned": self.tests_warned, "skipped": self.skipped,
-            "error": self.error,
+            "error": self.error, "published": self.published,
             "failures": [{"name": r.name, "type": r.resource_type, "message": r.message} for r in self.failures],
         }
 
@@ -237,6 +239,15 @@ def build(
         summary.results.append(_node_result(node_result))
     if not summary.success and summary.error is None and not summary.failures:
         summary.error = "dbt build failed; see " + str(dbt_dir(settings, target) / "logs" / "dbt.log")
+    if summary.success and target == "duckdb":
+        # Readers see the new marts only now, and only because every test passed.
+        started = time.perf_counter()
+        try:
+            summary.published = str(publish_marts(settings))
+        except Exception as error:  # noqa: BLE001 - reported as the build's failure
+            summary.success = False
+            summary.error = f"the marts were built but could not be published to the readers: {error}"
+        summary.publish_seconds = time.perf_counter() - started
     return summary
 
 

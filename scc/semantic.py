@@ -500,18 +500,18 @@ def _render(node, names: _Names, original: str) -> str:
 
 
 def _run(sql: str, settings: Settings, connection=None) -> tuple[list[str], list[tuple]]:
-    from scc.warehouse import connect, is_postgres
+    from scc.warehouse import is_postgres, read_marts
 
-    def execute(conn) -> tuple[list[str], list[tuple]]:
-        cursor = conn.cursor() if is_postgres(settings) or not hasattr(conn, "fetchall") else conn
+    def execute(cursor) -> tuple[list[str], list[tuple]]:
         cursor.execute(sql)
         columns = [d[0] for d in cursor.description]
         return columns, [tuple(row) for row in cursor.fetchall()]
 
     if connection is not None:
-        return execute(connection)
-    with connect(settings, read_only=True) as conn:
-        return execute(conn)
+        return execute(connection.cursor() if is_postgres(settings) or not hasattr(connection, "fetchall")
+                       else connection)
+    with read_marts(settings) as cursor:
+        return execute(cursor)
 
 
 def _validate_in_warehouse(engine: _Engine, manifest, settings: Settings) -> list[str]:

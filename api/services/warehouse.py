@@ -1,8 +1,9 @@
 """Read-only access to the marts for the API: scoped queries, the same SQL on DuckDB and PostgreSQL.
 
-Queries are written with ``?`` placeholders (DuckDB's style) and turned into ``%s`` for PostgreSQL. A DuckDB
-connection is opened read-only per unit of work and closed straight after, so the warehouse's writers
-(sync, dbt) are kept waiting as little as possible; opening is retried briefly while a writer holds the file.
+Queries are written with ``?`` placeholders (DuckDB's style) and turned into ``%s`` for PostgreSQL. Reads go
+through :func:`scc.warehouse.read_marts`: on DuckDB a cursor on the published marts, a connection kept open
+between requests; before the first publish, the warehouse file itself, whose opening is retried briefly
+while a writer holds it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from scc.config import Settings, get_settings
-from scc.warehouse import connect, is_postgres
+from scc.warehouse import WarehouseMissing, is_postgres, read_marts
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -27,28 +28,25 @@ def _plain(value):
 
 
 class Reader:
-    def __init__(self, conn, postgres: bool):
-        self.conn = conn
+    def __init__(self, cursor, postgres: bool):
+        self.cursor = cursor
         self.postgres = postgres
 
     def all(self, sql: str, params: list | tuple = ()) -> list[dict]:
         if self.postgres:
             sql = sql.replace("%", "%%").replace("?", "%s")
-            cursor = self.conn.cursor()
-        else:
-            cursor = self.conn.cursor()
         try:
-            cursor.execute(sql, list(params))
-            names = [d[0] for d in cursor.description]
-            return [{n: _plain(v) for n, v in zip(names, row)} for row in cursor.fetchall()]
+            self.cursor.execute(sql, list(params))
+            names = [d[0] for d in self.cursor.description]
+            return [{n: _plain(v) for n, v in zip(names, row)} for row in self.cursor.fetchall()]
         except Exception as error:
             if _is_missing_relation(error):
                 raise WarehouseUnavailable(
                     f"the marts are not built yet ({_first_line(error)}); run `scc sync` and `scc build`"
                 ) from error
+            if self.postgres:  # a failed statement aborts the transaction: let the next one run
+                self.cursor.connection.rollback()
             raise
-        finally:
-            cursor.close()
 
     def one(self, sql: str, params: list | tuple = ()) -> dict | None:
         rows = self.all(sql, params)
@@ -80,10 +78,12 @@ def reader(settings: Settings | None = None, timeout: float = 5.0):
     delay = 0.02
     while True:
         try:
-            manager = connect(settings, read_only=True)
-            conn = manager.__enter__()
+            manager = read_marts(settings)
+            cursor = manager.__enter__()
             break
-        except Exception as error:  # DuckDB: IOException while a writer holds the lock, or no file yet
+        except WarehouseMissing as error:
+            raise WarehouseUnavailable("the warehouse does not exist yet; run `scc sync` and `scc build`") from error
+        except Exception as error:  # DuckDB: IOException while a writer holds the lock
             text = str(error)
             locked = "lock" in text.lower() or "Conflicting" in text
             if locked and time.monotonic() < deadline:
@@ -94,7 +94,7 @@ def reader(settings: Settings | None = None, timeout: float = 5.0):
                 raise WarehouseUnavailable("the warehouse does not exist yet; run `scc sync` and `scc build`") from error
             raise WarehouseUnavailable(f"the warehouse cannot be opened: {_first_line(error)}") from error
     try:
-        yield Reader(conn, postgres)
+        yield Reader(cursor, postgres)
     finally:
         manager.__exit__(None, None, None)
 
