@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Sales Command Center API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = get_metrics()
+    app.state.dashboard_flights = {}  # dashboards being computed (api.routes.dashboard._single_flight)
 
     from api.realtime import router as realtime_router
     from api.routes import ask, auth, dashboard, health, lists, transactions, webhooks

@@ -23,6 +23,9 @@ class Metrics:
             buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.cache = Counter("scc_api_dashboard_cache_total", "Dashboard cache lookups", ["result"])
+        self.computations = Counter("scc_api_dashboard_computations_total",
+                                    "Dashboards computed from the marts (concurrent identical requests share one)",
+                                    ["dashboard"])
         self.rate_limited = Counter("scc_api_rate_limited_total", "Requests refused by the rate limit")
         self.auth_failures = Counter("scc_api_auth_failures_total", "Requests with a missing or invalid token")
         self.websockets = Gauge("scc_api_websocket_clients", "Connected dashboard WebSocket clients",

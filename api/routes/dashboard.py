@@ -12,6 +12,7 @@ trends and stock against open orders (products).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gzip
 import hashlib
@@ -66,20 +67,50 @@ async def cached_dashboard(app, scope: Scope, name: str, params: dict) -> tuple[
     """One dashboard for a scope: from the cache, or computed and stored (unless the marts were invalidated
     meanwhile). Returns (the dashboard, whether it came from the cache)."""
     store, settings, metrics = app.state.store, app.state.settings, app.state.metrics
-    compute = _compute(name)
+    key = dashboard_key(scope.key, name, params)
     if settings.api_cache_ttl <= 0:  # caching off
         metrics.cache.labels("off").inc()
-        return Dashboard.of(await run_in_threadpool(compute, scope, **params, settings=settings)), False
-    key = dashboard_key(scope.key, name, params)
+        return await _single_flight(app, key, lambda: _compute_dashboard(app, scope, name, params)), False
     value = await store.get(key)
     if value is not None:
         metrics.cache.labels("hit").inc()
         return Dashboard.decode(value), True
     metrics.cache.labels("miss").inc()
-    generation = await store.generation()
-    dashboard = Dashboard.of(await run_in_threadpool(compute, scope, **params, settings=settings))
-    await store.set_if_generation(key, dashboard.encode(), settings.api_cache_ttl, generation)
-    return dashboard, False
+
+    async def compute_and_store() -> Dashboard:
+        generation = await store.generation()
+        dashboard = await _compute_dashboard(app, scope, name, params)
+        await store.set_if_generation(key, dashboard.encode(), settings.api_cache_ttl, generation)
+        return dashboard
+
+    return await _single_flight(app, key, compute_and_store), False
+
+
+async def _compute_dashboard(app, scope: Scope, name: str, params: dict) -> Dashboard:
+    app.state.metrics.computations.labels(name).inc()
+    return Dashboard.of(await run_in_threadpool(_compute(name), scope, **params, settings=app.state.settings))
+
+
+async def _single_flight(app, key: str, work) -> Dashboard:
+    """Run ``work()`` once for every request of the same dashboard and scope that arrives while it runs.
+
+    Right after the marts refresh every open dashboard asks at once; without this each would compute the
+    same figures (a stampede on the warehouse). Nothing is kept once the work is done: it is not a cache.
+    A request that goes away does not cancel the work the others wait for.
+    """
+    flights: dict[str, asyncio.Task] = app.state.dashboard_flights
+    flight = flights.get(key)
+    if flight is None:
+        flight = asyncio.ensure_future(work())
+        flights[key] = flight
+
+        def landed(task: asyncio.Task) -> None:
+            flights.pop(key, None)
+            if not task.cancelled():
+                task.exception()  # seen here, so an error nobody waits for any more is not logged as lost
+
+        flight.add_done_callback(landed)
+    return await asyncio.shield(flight)
 
 
 async def _answer(request: Request, scope: Scope, name: str, params: dict) -> Response:

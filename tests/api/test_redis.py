@@ -64,3 +64,34 @@ def test_the_rate_limit_is_exactly_100_requests_a_minute_per_user(api):
         assert bystander.get("/api/v1/auth/me").status_code == 200  # per user
     metrics = api.client().get("/metrics").text
     assert "scc_api_rate_limited_total" in metrics
+
+
+def _computations(api, dashboard: str) -> float:
+    import httpx
+
+    text = httpx.get(api.url + "/metrics", trust_env=False).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("scc_api_dashboard_computations_total{") and f'dashboard="{dashboard}"' in line)
+
+
+def test_a_burst_after_a_refresh_computes_each_dashboard_once_per_worker(api, people_scopes):
+    """Every open dashboard asks at once when the marts refresh: they share the computation, not repeat it."""
+    import asyncio
+
+    import httpx
+
+    execs, _, _ = people_scopes
+    invalidate_dashboards()
+    before = _computations(api, "customers")
+
+    async def burst() -> list[httpx.Response]:
+        headers = {"Authorization": f"Bearer {mint(execs)}"}
+        async with httpx.AsyncClient(base_url=api.url, headers=headers, trust_env=False, timeout=60,
+                                     limits=httpx.Limits(max_connections=30)) as client:
+            return await asyncio.gather(*(client.get("/api/v1/dashboard/customers") for _ in range(30)))
+
+    responses = asyncio.run(burst())
+    assert all(r.status_code == 200 for r in responses)
+    assert len({r.content for r in responses}) == 1  # everyone got the same figures
+    computed = _computations(api, "customers") - before
+    assert 1 <= computed <= 2, f"{computed} computations for 30 requests on two workers"
