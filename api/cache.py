@@ -140,6 +140,7 @@ class MemoryStore:
         self._data: dict[str, tuple[float, bytes]] = {}
         self._windows: dict[str, deque] = {}
         self._gen = 0
+        self._claims: dict[str, float] = {}
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = []
 
     # cache
@@ -164,6 +165,15 @@ class MemoryStore:
                 now = time.monotonic()
                 self._data = {k: v for k, v in self._data.items() if v[0] > now}
             self._data[key] = (time.monotonic() + ttl, value)
+            return True
+
+    async def claim(self, key: str, seconds: int) -> bool:
+        """True for the first caller of ``key`` within ``seconds`` (one worker here: always the first)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._claims.get(key, 0.0) > now:
+                return False
+            self._claims[key] = now + seconds
             return True
 
     def invalidate(self, change: dict | None) -> int:
@@ -248,6 +258,10 @@ class RedisStore:
 
     async def set_if_generation(self, key: str, value: bytes, ttl: int, generation: str) -> bool:
         return bool(await self._set_if_gen(keys=[key, GEN_KEY], args=[value, ttl, generation]))
+
+    async def claim(self, key: str, seconds: int) -> bool:
+        """True for the first worker that claims ``key`` within ``seconds``."""
+        return bool(await self.client.set(key, b"1", nx=True, ex=seconds))
 
     async def rate_hit(self, user: str, limit: int, window_s: int = WINDOW_S) -> tuple[bool, int, float]:
         allowed, remaining, retry_ms = await self._rate(

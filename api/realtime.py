@@ -31,6 +31,7 @@ log = logging.getLogger("scc.api.realtime")
 router = APIRouter(tags=["realtime"])
 
 OVERVIEW_PARAMS = {"period": "quarter"}
+WARM_SCOPE = Scope(user="dashboard-warm-up", role="sales_exec")  # every executive shares these figures
 
 
 class Client:
@@ -56,11 +57,25 @@ class Hub:
         self.app = app
         self.clients: set[Client] = set()
         self._task: asyncio.Task | None = None
+        self._warming: set[asyncio.Task] = set()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
+        self._warm()
+
+    def _warm(self) -> None:
+        """The executives' dashboards computed ahead of the first visit (SCC_API_WARM_DASHBOARDS)."""
+        if not self.app.state.settings.api_warm_dashboards:
+            return
+        from api.routes.dashboard import warm_dashboards
+
+        task = asyncio.get_running_loop().create_task(warm_dashboards(self.app, [WARM_SCOPE]))
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
 
     async def stop(self) -> None:
+        for task in list(self._warming):
+            task.cancel()
         if self._task:
             self._task.cancel()
             try:
@@ -111,6 +126,7 @@ class Hub:
                                               "metrics": figures, "at": message.get("at"), "error": note}))
             await asyncio.gather(*sends)
             metrics.pushes.labels("refresh").inc(len(sends))
+            self._warm()
 
 
 @router.websocket("/ws/dashboard")

@@ -180,6 +180,14 @@ class Settings(BaseSettings):
         "", description="Comma-separated origins allowed to call the API from a browser (CORS); empty: none."
     )
     api_cache_ttl: int = Field(30, description="Seconds the dashboard endpoints are cached (0: no cache).")
+    api_cache_stale_seconds: int = Field(
+        3600, description="Seconds past api_cache_ttl a cached dashboard is still answered while it is recomputed "
+        "in the background (stale-while-revalidate; a refresh of the marts drops it at once; 0: never).",
+    )
+    api_warm_dashboards: bool = Field(
+        True, description="Compute the executives' dashboards at start-up and after each refresh of the marts, "
+        "before anyone asks.",
+    )
     api_big_order_amount: float = Field(
         20000.0, description="Orders of at least this total are pushed to dashboards as notable events."
     )

@@ -16,6 +16,8 @@ import asyncio
 import datetime as dt
 import gzip
 import hashlib
+import logging
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,28 +35,31 @@ from api.services.warehouse import json_default, reader
 from scc.config import Settings, today
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
+log = logging.getLogger("scc.api.dashboard")
 
 
 @dataclass
 class Dashboard:
-    """One computed dashboard as it is cached: its ETag and its gzip-compressed JSON (compressed once, when
-    computed, not on every answer)."""
+    """One computed dashboard as it is cached: its ETag, until when it is fresh (epoch seconds), and its
+    gzip-compressed JSON (compressed once, when computed, not on every answer)."""
 
     etag: bytes
     gzipped: bytes
+    fresh_until: float = 0.0
 
     def encode(self) -> bytes:
-        return self.etag + b"\n" + self.gzipped
+        return f"{self.fresh_until:.3f}".encode() + b"\n" + self.etag + b"\n" + self.gzipped
 
     @classmethod
     def decode(cls, value: bytes) -> Dashboard:
-        etag, _, gzipped = value.partition(b"\n")
-        return cls(etag, gzipped)
+        fresh_until, etag, gzipped = value.split(b"\n", 2)
+        return cls(etag, gzipped, float(fresh_until))
 
     @classmethod
-    def of(cls, data: dict) -> Dashboard:
+    def of(cls, data: dict, fresh_for: float = 0.0) -> Dashboard:
         body = orjson.dumps(data, default=json_default)
-        return cls(b'W/"' + hashlib.sha1(body).hexdigest()[:20].encode() + b'"', gzip.compress(body, compresslevel=6))
+        return cls(b'W/"' + hashlib.sha1(body).hexdigest()[:20].encode() + b'"', gzip.compress(body, compresslevel=6),
+                   time.time() + fresh_for)
 
     def body(self) -> bytes:
         return gzip.decompress(self.gzipped)
@@ -63,32 +68,60 @@ class Dashboard:
         return orjson.loads(self.body())
 
 
-async def cached_dashboard(app, scope: Scope, name: str, params: dict) -> tuple[Dashboard, bool]:
-    """One dashboard for a scope: from the cache, or computed and stored (unless the marts were invalidated
-    meanwhile). Returns (the dashboard, whether it came from the cache)."""
+async def cached_dashboard(app, scope: Scope, name: str, params: dict) -> tuple[Dashboard, str]:
+    """One dashboard for a scope and how it was found: ``hit``, ``stale``, ``miss`` or ``off`` (no cache).
+
+    Fresh for ``SCC_API_CACHE_TTL`` seconds; after that, for ``SCC_API_CACHE_STALE_SECONDS`` more, the cached
+    figures are still answered at once while one recomputation runs in the background (stale-while-
+    revalidate). That is safe because the marts change only through a refresh, which drops the entries it
+    affects straight away: a stale entry differs from a fresh one only by the passing of the clock.
+    """
     store, settings, metrics = app.state.store, app.state.settings, app.state.metrics
     key = dashboard_key(scope.key, name, params)
     if settings.api_cache_ttl <= 0:  # caching off
         metrics.cache.labels("off").inc()
-        return await _single_flight(app, key, lambda: _compute_dashboard(app, scope, name, params)), False
-    value = await store.get(key)
-    if value is not None:
-        metrics.cache.labels("hit").inc()
-        return Dashboard.decode(value), True
-    metrics.cache.labels("miss").inc()
+        return await _single_flight(app, key, lambda: _compute_dashboard(app, scope, name, params)), "off"
 
     async def compute_and_store() -> Dashboard:
         generation = await store.generation()
         dashboard = await _compute_dashboard(app, scope, name, params)
-        await store.set_if_generation(key, dashboard.encode(), settings.api_cache_ttl, generation)
+        keep = settings.api_cache_ttl + max(0, settings.api_cache_stale_seconds)
+        await store.set_if_generation(key, dashboard.encode(), keep, generation)
         return dashboard
 
-    return await _single_flight(app, key, compute_and_store), False
+    value = await store.get(key)
+    if value is not None:
+        dashboard = Dashboard.decode(value)
+        if time.time() < dashboard.fresh_until:
+            metrics.cache.labels("hit").inc()
+            return dashboard, "hit"
+        metrics.cache.labels("stale").inc()
+        _start_flight(app, key, compute_and_store)  # in the background: this answer does not wait
+        return dashboard, "stale"
+    metrics.cache.labels("miss").inc()
+    return await _single_flight(app, key, compute_and_store), "miss"
 
 
 async def _compute_dashboard(app, scope: Scope, name: str, params: dict) -> Dashboard:
     app.state.metrics.computations.labels(name).inc()
-    return Dashboard.of(await run_in_threadpool(_compute(name), scope, **params, settings=app.state.settings))
+    data = await run_in_threadpool(_compute(name), scope, **params, settings=app.state.settings)
+    return Dashboard.of(data, fresh_for=app.state.settings.api_cache_ttl)
+
+
+def _start_flight(app, key: str, work) -> asyncio.Task:
+    flights: dict[str, asyncio.Task] = app.state.dashboard_flights
+    flight = flights.get(key)
+    if flight is None:
+        flight = asyncio.ensure_future(work())
+        flights[key] = flight
+
+        def landed(task: asyncio.Task) -> None:
+            flights.pop(key, None)
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("could not compute the dashboard %s: %s", key, task.exception())
+
+        flight.add_done_callback(landed)
+    return flight
 
 
 async def _single_flight(app, key: str, work) -> Dashboard:
@@ -98,24 +131,32 @@ async def _single_flight(app, key: str, work) -> Dashboard:
     same figures (a stampede on the warehouse). Nothing is kept once the work is done: it is not a cache.
     A request that goes away does not cancel the work the others wait for.
     """
-    flights: dict[str, asyncio.Task] = app.state.dashboard_flights
-    flight = flights.get(key)
-    if flight is None:
-        flight = asyncio.ensure_future(work())
-        flights[key] = flight
+    return await asyncio.shield(_start_flight(app, key, work))
 
-        def landed(task: asyncio.Task) -> None:
-            flights.pop(key, None)
-            if not task.cancelled():
-                task.exception()  # seen here, so an error nobody waits for any more is not logged as lost
 
-        flight.add_done_callback(landed)
-    return await asyncio.shield(flight)
+WARM_DASHBOARDS = {"overview": {"period": "quarter"}, "pipeline": {}, "orders": {}, "customers": {}, "products": {}}
+
+
+async def warm_dashboards(app, scopes: list[Scope]) -> None:
+    """Compute the dashboards of ``scopes`` before anyone asks (at start-up, after a refresh of the marts).
+
+    One worker does it per refresh (a claim in the store); the others find the figures in the cache.
+    """
+    store = app.state.store
+    if not await store.claim(f"scc:warm:{await store.generation()}", seconds=max(5, app.state.settings.api_cache_ttl)):
+        return
+    for scope in scopes:
+        for name, params in WARM_DASHBOARDS.items():
+            try:
+                await cached_dashboard(app, scope, name, params)
+            except Exception as error:  # noqa: BLE001 - warming is a favour: the first visit computes instead
+                log.info("could not warm the %s dashboard: %s", name, error)
+                return
 
 
 async def _answer(request: Request, scope: Scope, name: str, params: dict) -> Response:
-    dashboard, hit = await cached_dashboard(request.app, scope, name, params)
-    headers = {"X-Cache": "hit" if hit else "miss", "ETag": dashboard.etag.decode(), "Vary": "Accept-Encoding"}
+    dashboard, found = await cached_dashboard(request.app, scope, name, params)
+    headers = {"X-Cache": "miss" if found == "off" else found, "ETag": dashboard.etag.decode(), "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
         return Response(dashboard.gzipped, media_type="application/json", headers=headers)

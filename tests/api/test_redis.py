@@ -23,7 +23,10 @@ def test_dashboards_are_cached_for_30_s_and_dropped_when_the_marts_change(api, r
         second = e.get("/api/v1/dashboard/pipeline")
         assert second.headers["x-cache"] == "hit" and second.content == first.content
         keys = [k.decode() for k in redis.scan_iter("scc:dash:all:pipeline:*")]
-        assert len(keys) == 1 and 0 < redis.ttl(keys[0]) <= 30
+        # fresh for 30 s, then answered stale (and recomputed) for up to an hour, unless the marts change first
+        assert len(keys) == 1 and 30 < redis.ttl(keys[0]) <= 30 + 3600
+        fresh_until = float(redis.get(keys[0]).split(b"\n", 1)[0])
+        assert 0 < fresh_until - time.time() <= 30
         # every executive shares the entry: a different executive gets the hit
         with api.client(mint(scope_for("sales_exec"))) as other_exec:
             assert other_exec.get("/api/v1/dashboard/pipeline").headers["x-cache"] == "hit"
@@ -95,3 +98,25 @@ def test_a_burst_after_a_refresh_computes_each_dashboard_once_per_worker(api, pe
     assert len({r.content for r in responses}) == 1  # everyone got the same figures
     computed = _computations(api, "customers") - before
     assert 1 <= computed <= 2, f"{computed} computations for 30 requests on two workers"
+
+
+def test_a_stale_dashboard_is_answered_at_once_and_recomputed_behind_it(api, redis_server, people_scopes):
+    execs, _, _ = people_scopes
+    redis = redis_server.client()
+    invalidate_dashboards()
+    with api.client(mint(execs)) as client:
+        fresh = client.get("/api/v1/dashboard/products")
+        assert fresh.headers["x-cache"] == "miss"
+        (key,) = [k.decode() for k in redis.scan_iter("scc:dash:all:products:*")]
+        _, rest = redis.get(key).split(b"\n", 1)
+        redis.set(key, b"%.3f\n" % (time.time() - 1) + rest, keepttl=True)  # its 30 s are over
+        before = _computations(api, "products")
+        stale = client.get("/api/v1/dashboard/products")
+        assert stale.headers["x-cache"] == "stale" and stale.content == fresh.content
+        deadline = time.monotonic() + 30
+        while float(redis.get(key).split(b"\n", 1)[0]) < time.time() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert client.get("/api/v1/dashboard/products").headers["x-cache"] == "hit"
+        assert _computations(api, "products") - before == 1  # recomputed once, behind the stale answer
+        invalidate_dashboards()  # a refresh of the marts: never answered stale
+        assert client.get("/api/v1/dashboard/products").headers["x-cache"] == "miss"
