@@ -138,6 +138,26 @@ class Servers:
         self.supervisor.wait_until(self.api, ready, timeout=180)
         return self.url
 
+    def flush_cache(self) -> None:
+        """Empty Redis (the shared dashboard cache) before the API starts again."""
+        import redis
+
+        redis.Redis.from_url(self.redis_url).flushall()
+
+    def wait_for_warm_up(self, timeout: float = 600) -> float:
+        """Seconds until the API has warmed the executives' five dashboards after its start."""
+        import httpx
+
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout:
+            text = httpx.get(self.url + "/metrics", timeout=10, trust_env=False).text
+            done = {line.split('dashboard="')[1].split('"')[0] for line in text.splitlines()
+                    if line.startswith("scc_api_dashboard_computations_total{") and not line.endswith(" 0.0")}
+            if len(done) >= 5:
+                return time.perf_counter() - started
+            time.sleep(0.2)
+        raise TimeoutError("the API did not warm its dashboards")
+
     def token(self, user: str = "exec@scc-demo.example") -> str:
         import httpx
 

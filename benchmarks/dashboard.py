@@ -6,7 +6,9 @@ fresh page, signed in as the executive (who sees everything, so the largest figu
 
 - first render: the first of the tab's answers drawn (the page's ``scc:<tab>:first-render`` mark);
 - fully loaded: every answer of the tab drawn, charts included (``scc:<tab>:ready``);
-- both from the start of navigation, cold (the API's cache empty for that tab) and warm (median of 3);
+- both from the start of navigation: cold (the API started with its warm-up off, nothing cached for that
+  tab), after start-up as shipped (the API warms the executives' dashboards when it starts: measured once
+  that is done), and warm (median of 3 later visits);
 - baseline in the same run: the login page (the same page and files, no figures) until it is ready.
 
 JavaScript and CSS sent: every .js and .css the page loads, as sent (gzip) and decoded.
@@ -105,7 +107,7 @@ def run_scale(scale: float) -> tuple[list[list], dict, dict]:
     servers = None
     try:
         servers = Servers(settings.data_dir)
-        url = servers.start_api()
+        url = servers.start_api(SCC_API_WARM_DASHBOARDS="false")
         token = servers.token()
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -115,6 +117,11 @@ def run_scale(scale: float) -> tuple[list[list], dict, dict]:
                 warm = {tab: [_measure_tab(browser, url, token, tab) for _ in range(WARM_RUNS)] for tab in TABS}
                 sent = _measure_bytes(browser, url, token)
                 ask_ms = _measure_ask(browser, url, token, "show me pending orders over $100K")
+                servers.flush_cache()
+                url = servers.start_api()  # as shipped: warms the executives' dashboards at start-up
+                warm_up_s = servers.wait_for_warm_up()
+                token = servers.token()
+                shipped = {tab: _measure_tab(browser, url, token, tab) for tab in TABS}
             finally:
                 browser.close()
     finally:
@@ -124,13 +131,16 @@ def run_scale(scale: float) -> tuple[list[list], dict, dict]:
     def median(runs: list[dict], key: str) -> float:
         return statistics.median(r[key] for r in runs)
 
-    rows = [[scale, "baseline: login page ready", "", f"{login_ms:.0f}", ""]]
+    rows = [[scale, "baseline: login page ready", "", "", f"{login_ms:.0f}", ""]]
     for tab in TABS:
         rows.append([scale, tab, f"{cold[tab]['first_ms']:.0f} / {cold[tab]['ready_ms']:.0f}",
+                     f"{shipped[tab]['first_ms']:.0f} / {shipped[tab]['ready_ms']:.0f}",
                      f"{median(warm[tab], 'first_ms'):.0f}", f"{median(warm[tab], 'ready_ms'):.0f}"])
-    rows.append([scale, "assistant: ask → answer drawn", "", "", f"{ask_ms:.0f}"])
-    worst = max(max(cold[t]["ready_ms"] for t in TABS), max(median(warm[t], "ready_ms") for t in TABS))
-    return rows, sent, {"worst_ready_ms": worst, "cold": cold, "warm": warm, "login_ms": login_ms, "ask_ms": ask_ms}
+    rows.append([scale, "assistant: ask → answer drawn", "", "", "", f"{ask_ms:.0f}"])
+    worst = max(max(shipped[t]["ready_ms"] for t in TABS), max(median(warm[t], "ready_ms") for t in TABS))
+    worst_cold = max(cold[t]["ready_ms"] for t in TABS)
+    return rows, sent, {"worst_ready_ms": worst, "worst_cold_ms": worst_cold, "cold": cold, "shipped": shipped,
+                        "warm": warm, "login_ms": login_ms, "ask_ms": ask_ms, "warm_up_s": warm_up_s}
 
 
 def run(quick: bool) -> dict:
@@ -141,18 +151,23 @@ def run(quick: bool) -> dict:
         scale_rows, sent, info = run_scale(scale)
         rows += scale_rows
         raw[str(scale)] = info
-    body = table(["scale", "tab", "cold: first render / fully loaded (ms)", "warm: first render (ms)",
-                  "warm: fully loaded (ms)"], rows)
+    warm_ups = ", ".join(f"{info['warm_up_s']:.1f} s at scale {key}" for key, info in raw.items())
+    body = table(["scale", "tab", "cold, nothing cached: first render / fully loaded (ms)",
+                  "first visit after start-up, as shipped (ms)", "warm: first render (ms)", "warm: fully loaded (ms)"],
+                 rows)
     total_kib = sent["transferred"] / 1024
     body += (f"\n\nJavaScript and CSS: {sent['files']} files, {sent['decoded'] / 1024:,.0f} KiB decoded, "
              f"{total_kib:,.0f} KiB sent (gzip); the page itself {sent['html'] / 1024:.1f} KiB.\n\n"
              "Headless Chromium on the same machine as the API (2 workers, Redis), one fresh page per measurement, "
              "signed in as the executive; times from the start of navigation. Cold: the first visit of each tab "
-             f"after the API started (nothing cached); warm: median of {WARM_RUNS} later visits (the API's 30 s "
-             "cache warm; the browser's cache empty). Aim: every tab fully loaded in under 1 s at scale 10, under "
-             "400 KB of JavaScript and CSS.")
+             "after the API started with its warm-up off (nothing cached: every figure computed from the marts "
+             "while the page waits); as shipped: the first visit after a start-up with the warm-up on, once it "
+             f"finished ({warm_ups}); warm: "
+             f"median of {WARM_RUNS} later visits (the API's cache warm; the browser's cache empty). Aim: every tab "
+             "fully loaded in under 1 s at scale 10, under 400 KB of JavaScript and CSS.")
     last = str(scales[-1])
-    summary = (f"scale {last}: slowest tab fully loaded in {raw[last]['worst_ready_ms']:.0f} ms "
+    summary = (f"scale {last}: slowest tab fully loaded in {raw[last]['worst_ready_ms']:.0f} ms as shipped "
+               f"({raw[last]['worst_cold_ms']:.0f} ms with nothing cached) "
                f"(login page {raw[last]['login_ms']:.0f} ms); JS+CSS {sent['decoded'] / 1024:,.0f} KiB "
                f"({total_kib:,.0f} KiB gzip)")
     return {"title": TITLE, "body": body, "summary": summary, "raw": raw}

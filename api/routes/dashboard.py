@@ -140,18 +140,20 @@ WARM_DASHBOARDS = {"overview": {"period": "quarter"}, "pipeline": {}, "orders": 
 async def warm_dashboards(app, scopes: list[Scope]) -> None:
     """Compute the dashboards of ``scopes`` before anyone asks (at start-up, after a refresh of the marts).
 
-    One worker does it per refresh (a claim in the store); the others find the figures in the cache.
+    The dashboards go to the shared cache, so one worker computes them per refresh (a claim in the store);
+    the insights are cached in each worker's memory, so every worker computes its own.
     """
+    from api.services.ask import insights
+
     store = app.state.store
-    if not await store.claim(f"scc:warm:{await store.generation()}", seconds=max(5, app.state.settings.api_cache_ttl)):
-        return
-    for scope in scopes:
-        for name, params in WARM_DASHBOARDS.items():
-            try:
+    claimed = await store.claim(f"scc:warm:{await store.generation()}", seconds=max(5, app.state.settings.api_cache_ttl))
+    try:
+        for scope in scopes:
+            for name, params in WARM_DASHBOARDS.items() if claimed else ():
                 await cached_dashboard(app, scope, name, params)
-            except Exception as error:  # noqa: BLE001 - warming is a favour: the first visit computes instead
-                log.info("could not warm the %s dashboard: %s", name, error)
-                return
+            await run_in_threadpool(insights, scope, app.state.settings)
+    except Exception as error:  # noqa: BLE001 - warming is a favour: the first visit computes instead
+        log.info("could not warm the dashboards: %s", error)
 
 
 async def _answer(request: Request, scope: Scope, name: str, params: dict) -> Response:
