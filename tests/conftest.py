@@ -222,10 +222,3 @@ def postgres_url():
         subprocess.run([*as_postgres, bin_dir / "pg_ctl", "-D", pgdata, "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def pytest_collection_modifyitems(session, config, items):
-    """Run tests/insights first. Its recall tests measure the planted stories on the shared demo company,
-    and the API and dashboard tests place orders (Disney's among them) that change those stories. The
-    lasting fix is a company of their own for those tests (see the session notes)."""
-    items.sort(key=lambda item: 0 if "/tests/insights/" in str(item.path) else 1)

@@ -1,11 +1,14 @@
 """Fixtures of the insights tests.
 
-- ``planted``: the session's demo company (stories planted), served by the session's emulators, synced and
-  built into the session's warehouse, as ``scc sync`` and ``scc build`` leave it.
-- ``plain``: a second company generated without the stories (``plant_stories=False``, same seed and scale) in
-  a data folder of its own, served by its own emulator process, synced and built by ``scc sync`` and ``scc
-  build`` run as child processes with that folder's settings; the tests read it with a ``Settings`` object of
-  their own, so this process's settings stay the session's.
+Each company here has a data folder of its own, served by its own emulator process, synced and built by
+``scc sync`` and ``scc build`` run as child processes with that folder's settings; nothing else in the run
+touches them, so the stories the tests measure are exactly as generated (other folders place orders on the
+session's shared company).
+
+- ``planted_company`` / ``planted``: the demo company with its stories planted (its folder, stores and
+  stories; its settings). While a test that uses ``planted`` runs, this process's settings point at it too
+  (for the code under test that reads the settings itself: the CLI, the Dagster job).
+- ``plain``: the same company generated without the stories (``plant_stories=False``, same seed and scale).
 - ``smtp``: a real SMTP server (aiosmtpd) on a free loopback port that keeps what it receives.
 """
 
@@ -14,53 +17,51 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
 
 from scc.processes import Supervisor, free_port, scc_command
 
-
-@pytest.fixture(scope="session")
-def planted(emulators):
-    """The session's settings, with the planted company synced into the warehouse and the marts built."""
-    from pipelines.run import sync
-    from scc.config import get_settings
-    from scc.marts import build
-
-    for source in ("salesforce", "netsuite"):
-        sync(source)
-    summary = build()
-    assert summary.success, summary.as_dict()
-    from agents import catalog
-    from agents.insights import clear_cache
-
-    catalog.clear_cache()
-    clear_cache()
-    return get_settings()
+_OWN_SERVICES = {"SCC_REDIS_URL": "", "SCC_WAREHOUSE_URL": ""}  # the embedded defaults, never the session's
 
 
-@pytest.fixture(scope="session")
-def stories(emulators) -> dict[str, dict]:
-    return {s["kind"]: s for s in emulators.stories if s.get("planted")}
+@dataclass
+class Company:
+    settings: object  # scc.config.Settings of the company's data folder
+    folder: Path  # the generated company: salesforce.sqlite, netsuite.sqlite, stories.json
+
+    @property
+    def salesforce_store(self) -> Path:
+        return self.folder / "salesforce.sqlite"
+
+    @property
+    def netsuite_store(self) -> Path:
+        return self.folder / "netsuite.sqlite"
+
+    @property
+    def stories(self) -> list[dict]:
+        return json.loads((self.folder / "stories.json").read_text())
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {"SCC_DATA_DIR": str(self.settings.data_dir), **_OWN_SERVICES}
 
 
-@pytest.fixture(scope="session")
-def plain(test_environment, tmp_path_factory):
-    """Settings of a warehouse built from a company without planted stories (its own emulators, sync, build)."""
+def company_of_its_own(tmp_path_factory, name: str, *, plant_stories: bool) -> Company:
+    """A demo company generated into a new data folder, served by its own emulators, synced and built there."""
     from emulators.demo_company import generate_company
     from emulators.server import RunInfo, company_dir
     from scc.config import Settings, today
 
-    data_dir: Path = tmp_path_factory.mktemp("insights-plain")
+    data_dir: Path = tmp_path_factory.mktemp(name)
     env = {"SCC_DATA_DIR": str(data_dir), "SCC_SALESFORCE_EMULATOR_PORT": str(free_port()),
-           "SCC_NETSUITE_EMULATOR_PORT": str(free_port()), "SCC_EMULATOR_LIVE": "false",
-           "SCC_REDIS_URL": "", "SCC_WAREHOUSE_URL": ""}
+           "SCC_NETSUITE_EMULATOR_PORT": str(free_port()), "SCC_EMULATOR_LIVE": "false", **_OWN_SERVICES}
     settings = Settings(data_dir=data_dir)
     folder = company_dir(settings)
     files = generate_company(folder, seed=settings.demo_seed, scale=settings.demo_scale, today=today(),
-                             plant_stories=False)
+                             plant_stories=plant_stories)
     (folder / "company.json").write_text(json.dumps({k: str(v) for k, v in asdict(files).items()}))
     supervisor = Supervisor(data_dir / "logs")
     try:
@@ -73,8 +74,56 @@ def plain(test_environment, tmp_path_factory):
             assert done.returncode == 0, f"scc {command[0]} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     finally:
         supervisor.stop_all()
-    assert not any(s.get("planted") for s in json.loads(files.stories.read_text()))
-    return Settings(data_dir=data_dir, redis_url=None, warehouse_url=None)
+    company = Company(Settings(data_dir=data_dir, redis_url=None, warehouse_url=None), folder)
+    assert any(s.get("planted") for s in company.stories) == plant_stories
+    return company
+
+
+@pytest.fixture(scope="session")
+def planted_company(test_environment, tmp_path_factory) -> Company:
+    return company_of_its_own(tmp_path_factory, "insights-planted", plant_stories=True)
+
+
+@pytest.fixture(scope="session")
+def planted(planted_company):
+    """Settings of the warehouse built from the company with the planted stories."""
+    return planted_company.settings
+
+
+@pytest.fixture(autouse=True)
+def planted_environment(request):
+    """While a test that uses ``planted`` runs, this process's settings are the planted company's."""
+    if "planted" not in request.fixturenames:
+        yield
+        return
+    from agents import catalog
+    from agents.guard import release_connections
+    from agents.insights import clear_cache
+    from scc.config import reset_settings_cache, temporary_environment
+
+    company = request.getfixturevalue("planted_company")
+    with temporary_environment(company.environment):
+        reset_settings_cache()
+        catalog.clear_cache()
+        clear_cache()
+        try:
+            yield
+        finally:
+            release_connections()
+            catalog.clear_cache()
+            clear_cache()
+    reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def stories(planted_company) -> dict[str, dict]:
+    return {s["kind"]: s for s in planted_company.stories if s.get("planted")}
+
+
+@pytest.fixture(scope="session")
+def plain(test_environment, tmp_path_factory):
+    """Settings of a warehouse built from a company without planted stories."""
+    return company_of_its_own(tmp_path_factory, "insights-plain", plant_stories=False).settings
 
 
 @pytest.fixture(scope="session")

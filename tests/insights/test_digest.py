@@ -19,8 +19,8 @@ CEO, REP = "ceo@acme.example", "jo@acme.example"
 
 
 @pytest.fixture(scope="module")
-def disney_rep(planted, marts_reader, emulators):
-    reference = next(s for s in emulators.stories if s["kind"] == "reference")
+def disney_rep(planted, marts_reader, planted_company):
+    reference = next(s for s in planted_company.stories if s["kind"] == "reference")
     return marts_reader(planted, "SELECT rep_id FROM marts.dim_customers WHERE netsuite_customer_id = ?",
                         [reference["disney"]["netsuite_customer_id"]])[0]["rep_id"]
 
@@ -52,7 +52,7 @@ def figures_from_marts(read, settings, where: str, params: list, period, today) 
             "overdue_receivables": float(overdue), "billings": float(billings)}
 
 
-def test_the_digests_reach_a_real_smtp_server_with_the_marts_figures(planted, smtp, marts_reader, emulators, disney_rep):
+def test_the_digests_reach_a_real_smtp_server_with_the_marts_figures(planted, smtp, marts_reader, planted_company, disney_rep):
     settings = smtp_settings(planted, smtp, digest_recipients=f"{CEO}=sales_exec; {REP}=sales_rep:{disney_rep}")
     result = send_digests("weekly", settings=settings)
     assert sorted(result["sent"]) == sorted([CEO, REP]) and not result["refused"] and result["scopes"] == 2
@@ -87,15 +87,15 @@ def test_the_digests_reach_a_real_smtp_server_with_the_marts_figures(planted, sm
             assert "Disney" in text and all(i.rep_id == disney_rep for i in report.insights)
 
 
-def test_the_digest_figures_match_the_emulators_own_stores(planted, emulators):
+def test_the_digest_figures_match_the_emulators_own_stores(planted, planted_company):
     digest = build_digest("weekly", Scope.all(), settings=planted)
     (start, end) = digest.period
-    with sqlite3.connect(f"file:{emulators.netsuite_store}?mode=ro", uri=True) as ns:
+    with sqlite3.connect(f"file:{planted_company.netsuite_store}?mode=ro", uri=True) as ns:
         bookings, orders = ns.execute(
             "SELECT sum(CAST(round(foreigntotal * 100) AS INTEGER)), count(*) FROM \"transaction\" "
             "WHERE type = 'SalesOrd' AND status <> 'C' AND trandate BETWEEN ? AND ?",
             (start.isoformat(), end.isoformat())).fetchone()
-    with sqlite3.connect(f"file:{emulators.salesforce_store}?mode=ro", uri=True) as sf:
+    with sqlite3.connect(f"file:{planted_company.salesforce_store}?mode=ro", uri=True) as sf:
         pipeline = sf.execute('SELECT sum(CAST(round("Amount" * 100) AS INTEGER)) FROM "Opportunity" '
                               'WHERE "IsDeleted" = 0 AND "IsClosed" = 0').fetchone()[0]
     assert round(digest.kpi("bookings").value * 100) == bookings

@@ -12,8 +12,8 @@ from agents.insights import compute_insights
 
 
 @pytest.fixture(scope="module")
-def disney_rep(planted, marts_reader, emulators):
-    reference = next(s for s in emulators.stories if s["kind"] == "reference")
+def disney_rep(planted, marts_reader, planted_company):
+    reference = next(s for s in planted_company.stories if s["kind"] == "reference")
     row = marts_reader(planted, "SELECT rep_id, territory FROM marts.dim_customers WHERE netsuite_customer_id = ?",
                        [reference["disney"]["netsuite_customer_id"]])[0]
     return row["rep_id"], row["territory"]
