@@ -17,6 +17,10 @@ import requests
 
 from scc.processes import free_port
 
+# The API's fixture chain (redis-server, synced warehouse, `scc serve`): one instance for the API and the
+# dashboard tests alike.
+pytest_plugins = ["tests.api.fixtures"]
+
 TEST_TODAY = "2026-05-20"
 TEST_SCALE = "0.05"
 TEST_SEED = "42"

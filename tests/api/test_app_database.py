@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, inspect
 from api.db import alembic_config, migrate
 from api.models import Base
 
-from .conftest import DEMO_LOGINS, DEMO_PASSWORD, start_api
+from .fixtures import DEMO_LOGINS, DEMO_PASSWORD, start_api
 from .helpers import wait_for
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from .conftest import DEMO_LOGINS, DEMO_PASSWORD
+from .fixtures import DEMO_LOGINS, DEMO_PASSWORD
 from .helpers import mint, scope_for
 
 pytestmark = pytest.mark.slow

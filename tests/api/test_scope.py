@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import ROLES
+from .fixtures import ROLES
 from .helpers import mint, scope_for
 
 pytestmark = pytest.mark.slow

@@ -15,16 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import (  # noqa: F401 - the API's fixture chain, reused
-    api,
-    api_environment,
-    marts,
-    oidc_provider,
-    people_scopes,
-    redis_server,
-    warehouse,
-)
-
 from .helpers import CHROMIUM, CHROMIUM_ARGS, DESKTOP, DashboardPage
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts" / "dashboard"
@@ -63,7 +53,7 @@ def browser():
 
 
 @pytest.fixture
-def open_dashboard(browser, api, artifacts, request):  # noqa: F811 - the API fixture imported above
+def open_dashboard(browser, api, artifacts, request):
     """Open the dashboard in a fresh browser context (its own storage): ``open_dashboard()`` → DashboardPage.
     Each page's console log is written to the artifacts folder when the test ends."""
     pages: list[DashboardPage] = []

@@ -8,7 +8,7 @@ import math
 import time
 from pathlib import Path
 
-from tests.api.conftest import DEMO_LOGINS
+from tests.api.fixtures import DEMO_LOGINS
 
 from .formatting import fmt, pick
 
