@@ -25,6 +25,10 @@ def pipeline_for(source: str, settings: Settings | None = None):
     import dlt
 
     settings = settings or get_settings()
+    # The sources yield arrow tables, which dlt loads as they are unless told to add its own columns:
+    # the raw tables keep `_dlt_load_id` (the dbt models read it) and `_dlt_id`, as dict rows had them.
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
     # One working folder per warehouse: the local state holds the cursors, which belong to one
     # destination. Switching SCC_WAREHOUSE_URL must start that warehouse from scratch, not mid-way.
     return dlt.pipeline(

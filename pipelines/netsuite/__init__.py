@@ -8,21 +8,26 @@ invoices with their lines, all through SuiteQL.
   100,000 rows per query.
 * Small reference tables (inventory, employees, locations) are re-read whole each run, paged by offset.
 SuiteQL returns every value as text; dates only as ``M/D/YYYY`` unless formatted, so the queries
-format them with ``TO_CHAR`` and :func:`_typed` gives each column its type.
+format them with ``TO_CHAR``, and the rows go to dlt as arrow tables with every column typed
+(:mod:`pipelines.arrow`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import dlt
+import pyarrow as pa
 
+from pipelines.arrow import cursor_start, page_table, parse_datetime, table_batches
 from pipelines.netsuite.client import NetSuiteClient
 from pipelines.progress import SyncProgress
 from scc.config import Settings, get_settings
 
 EPOCH = "1970-01-01 00:00:00"
+START = parse_datetime(EPOCH)  # the cursors' initial value: a timestamp, as the arrow columns are
 _DATETIME = "'YYYY-MM-DD HH24:MI:SS'"
 _DATE = "'YYYY-MM-DD'"
 _DLT_TYPES = {"int": "bigint", "float": "double", "text": "text", "date": "date", "datetime": "timestamp"}
@@ -40,7 +45,7 @@ class Table:
     incremental: bool = True
     deleted_type: str | None = None  # record type in deletedrecord
 
-    def query(self, since: str = EPOCH) -> str:
+    def query(self, since: str | dt.datetime = EPOCH) -> str:
         """The SuiteQL read: changes since ``since`` paged by key, or the whole small table by offset."""
         if not self.incremental:
             order = "r.item, r.location" if self.name == "inventory" else f"r.{self.key}"
@@ -102,26 +107,22 @@ TABLES: tuple[Table, ...] = (
 LINE_TABLES = {"sales_order_lines": ("SalesOrd", "salesorder"), "invoice_lines": ("CustInvc", "invoice")}
 
 
-def _typed(row: dict, columns: dict[str, str]) -> dict:
-    """SuiteQL's text values as typed values (null columns are omitted by SuiteQL: they come back None)."""
-    out = {}
-    for column, kind in columns.items():
-        value = row.get(column)
-        if value is not None and value != "":
-            if kind == "int":
-                value = int(value)
-            elif kind == "float":
-                value = float(value)
-        else:
-            value = None
-        out[column] = value
-    return out
+_LINE_TYPES = {**_LINE_COLUMNS, "transaction_lastmodified": "datetime"}
+
+
+def _dlt_types(columns: dict[str, str], *, deletable: bool) -> dict[str, str]:
+    """The dlt data type of every column; ``_deleted`` (true only on deletion markers) if ``deletable``."""
+    types = {name: _DLT_TYPES[kind] for name, kind in columns.items()}
+    if deletable:
+        types["_deleted"] = "bool"
+    return types
 
 
 def _dlt_columns(columns: dict[str, str], *, deletable: bool) -> dict:
-    hints = {name: {"data_type": _DLT_TYPES[kind], "nullable": True} for name, kind in columns.items()}
+    types = _dlt_types(columns, deletable=deletable)
+    hints = {name: {"data_type": kind, "nullable": True} for name, kind in types.items()}
     if deletable:
-        hints["_deleted"] = {"data_type": "bool", "nullable": True, "hard_delete": True}
+        hints["_deleted"]["hard_delete"] = True
     return hints
 
 
@@ -156,36 +157,39 @@ def netsuite_source(
             continue
         resource = dlt.resource(
             _line_rows, name=name, primary_key="uniquekey", merge_key="transaction", write_disposition="merge",
-            columns=_dlt_columns({**_LINE_COLUMNS, "transaction_lastmodified": "datetime"}, deletable=True),
+            columns=_dlt_columns(_LINE_TYPES, deletable=True),
         )
         yield resource(client, progress, name, tran_type, deleted_type)
 
 
-def _since_clause(column: str, since: str) -> str:
-    return f"{column} >= TO_TIMESTAMP('{since}', {_DATETIME})"
+def _since_clause(column: str, since: str | dt.datetime) -> str:
+    text = parse_datetime(since).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{column} >= TO_TIMESTAMP('{text}', {_DATETIME})"
 
 
 def _incremental_rows(
     client: NetSuiteClient,
     progress: SyncProgress,
     table: Table,
-    modified=dlt.sources.incremental("lastmodifieddate", initial_value=EPOCH),
-) -> Iterator[list[dict]]:
-    since = modified.last_value or EPOCH
+    modified=dlt.sources.incremental("lastmodifieddate", initial_value=START),
+) -> Iterator[pa.Table]:
+    since = cursor_start(modified)
+    types = _dlt_types(table.columns, deletable=True)
     progress.start(table.name)
-    for page in client.keyset_pages(table.query(since), f"r.{table.key}"):
-        progress.page(table.name, len(page))
-        yield [_typed(row, table.columns) for row in page]
-    if table.deleted_type and since != EPOCH:
-        yield from _deleted_markers(client, progress, table.name, table.deleted_type, since, key=table.key)
+    pages = client.keyset_pages(table.query(since), f"r.{table.key}")
+    yield from table_batches(_counted(pages, progress, table.name), types, as_text=True)
+    if table.deleted_type and since != START:
+        deleted = _deleted_markers(client, progress, table.name, table.deleted_type, since, key=table.key)
+        for markers in deleted:
+            yield page_table(markers, types)
     progress.finish(table.name)
 
 
-def _all_rows(client: NetSuiteClient, progress: SyncProgress, table: Table) -> Iterator[list[dict]]:
+def _all_rows(client: NetSuiteClient, progress: SyncProgress, table: Table) -> Iterator[pa.Table]:
+    types = _dlt_types(table.columns, deletable=False)
     progress.start(table.name)
-    for page in client.offset_pages(table.query()):
-        progress.page(table.name, len(page))
-        yield [_typed(row, table.columns) for row in page]
+    pages = client.offset_pages(table.query())
+    yield from table_batches(_counted(pages, progress, table.name), types, as_text=True)
     progress.finish(table.name)
 
 
@@ -195,25 +199,31 @@ def _line_rows(
     name: str,
     tran_type: str,
     deleted_type: str,
-    modified=dlt.sources.incremental("transaction_lastmodified", initial_value=EPOCH),
-) -> Iterator[list[dict]]:
-    since = modified.last_value or EPOCH
-    columns = {**_LINE_COLUMNS, "transaction_lastmodified": "datetime"}
+    modified=dlt.sources.incremental("transaction_lastmodified", initial_value=START),
+) -> Iterator[pa.Table]:
+    since = cursor_start(modified)
+    types = _dlt_types(_LINE_TYPES, deletable=True)
     progress.start(name)
-    for page in client.keyset_pages(line_query(tran_type, since), "l.uniquekey"):
-        progress.page(name, len(page))
-        yield [_typed(row, columns) for row in page]
-    if since != EPOCH:
-        yield from _deleted_markers(client, progress, name, deleted_type, since, key="transaction")
+    pages = client.keyset_pages(line_query(tran_type, since), "l.uniquekey")
+    yield from table_batches(_counted(pages, progress, name), types, as_text=True)
+    if since != START:
+        for markers in _deleted_markers(client, progress, name, deleted_type, since, key="transaction"):
+            yield page_table(markers, types)
     progress.finish(name)
 
 
-def line_query(tran_type: str, since: str = EPOCH) -> str:
+def _counted(pages: Iterator[list[dict]], progress: SyncProgress, resource: str) -> Iterator[list[dict]]:
+    for page in pages:
+        progress.page(resource, len(page))
+        yield page
+
+
+def line_query(tran_type: str, since: str | dt.datetime = EPOCH) -> str:
     """The lines of every transaction of ``tran_type`` changed since ``since``, paged by line key."""
     select = ", ".join(
         f"TO_CHAR(t.lastmodifieddate, {_DATETIME}) AS transaction_lastmodified" if c == "transaction_lastmodified"
         else f"l.{c} AS {c}"
-        for c in (*_LINE_COLUMNS, "transaction_lastmodified")
+        for c in _LINE_TYPES
     )
     return (
         f"SELECT {select} FROM transactionline l INNER JOIN transaction t ON t.id = l.transaction "
@@ -223,9 +233,16 @@ def line_query(tran_type: str, since: str = EPOCH) -> str:
 
 
 def _deleted_markers(
-    client: NetSuiteClient, progress: SyncProgress, resource: str, record_type: str, since: str, *, key: str
+    client: NetSuiteClient,
+    progress: SyncProgress,
+    resource: str,
+    record_type: str,
+    since: dt.datetime,
+    *,
+    key: str,
 ) -> Iterator[list[dict]]:
-    """Rows that tell the merge to remove what NetSuite deleted since the last sync."""
+    """Rows that tell the merge to remove what NetSuite deleted since the last sync (typed values, the
+    datetime as SuiteQL's text)."""
     query = (
         "SELECT r.id AS id, r.recordid AS recordid, TO_CHAR(r.deleteddate, 'YYYY-MM-DD HH24:MI:SS') AS deleteddate "
         f"FROM deletedrecord r WHERE r.recordtype = '{record_type}' AND {_since_clause('r.deleteddate', since)} "

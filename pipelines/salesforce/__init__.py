@@ -6,6 +6,8 @@
   the warehouse (a ``hard_delete`` column); ``deleted/`` covers records purged from the recycle bin.
 * dlt keeps the cursor in the pipeline state, committed with each load: a run killed at any point starts
   again from the last committed cursor, and the merge makes the overlap harmless (no gaps, no duplicates).
+* Records go to dlt as arrow tables typed from ``describe`` (:mod:`pipelines.arrow`), which dlt filters
+  and writes without visiting every row.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 
 import dlt
 
+from pipelines.arrow import cursor_start, page_table, parse_datetime, table_batches
 from pipelines.progress import SyncProgress
 from pipelines.salesforce.client import SalesforceClient
 from scc.config import Settings, get_settings
@@ -22,6 +25,7 @@ from scc.config import Settings, get_settings
 OBJECTS = ("Account", "Contact", "Opportunity", "OpportunityHistory", "Task", "Event", "User")
 CURSOR = "SystemModstamp"
 EPOCH = "1970-01-01T00:00:00.000+0000"
+START = parse_datetime(EPOCH)  # the cursor's initial value: a timestamp, as the arrow column is
 # Objects the getDeleted resource supports (history rows and users are never purged that way).
 PURGEABLE = {"Account", "Contact", "Opportunity", "Task", "Event"}
 # Field types we cannot select in a flat SOQL query.
@@ -37,13 +41,13 @@ _DLT_TYPES = {
 }
 
 
-def soql_datetime(value: str) -> str:
-    """Salesforce's datetime text (``2024-01-05T10:20:30.000+0000``) as a SOQL literal."""
-    parsed = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(dt.timezone.utc)
+def soql_datetime(value: str | dt.datetime) -> str:
+    """A datetime, or Salesforce's datetime text (``2024-01-05T10:20:30.000+0000``), as a SOQL literal."""
+    parsed = parse_datetime(value)
     return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
 
 
-def build_soql(sobject: str, field_names: list[str], since: str) -> str:
+def build_soql(sobject: str, field_names: list[str], since: str | dt.datetime) -> str:
     """The incremental read of one object: everything modified at or after ``since``, deleted included."""
     return (
         f"SELECT {', '.join(field_names)} FROM {sobject} "
@@ -87,24 +91,33 @@ def _records(
     client: SalesforceClient,
     progress: SyncProgress,
     sobject: str,
-    modified=dlt.sources.incremental(CURSOR, initial_value=EPOCH),
+    modified=dlt.sources.incremental(CURSOR, initial_value=START),
 ) -> Iterator:
     columns = column_hints(client.describe(sobject))
+    types = {name: hint["data_type"] for name, hint in columns.items()}
     yield dlt.mark.with_hints([], dlt.mark.make_hints(columns=columns))
-    since = modified.last_value or EPOCH
+    since = cursor_start(modified)
     progress.start(sobject)
-    for page in client.query_pages(build_soql(sobject, list(columns), since), include_deleted=True):
-        progress.page(sobject, len(page), deleted=sum(1 for r in page if r.get("IsDeleted")))
-        yield page
-    if sobject in PURGEABLE and since != EPOCH:
-        yield from _purged(client, progress, sobject, since)
+    pages = client.query_pages(build_soql(sobject, list(columns), since), include_deleted=True)
+    yield from table_batches(_counted(pages, progress, sobject), types)
+    if sobject in PURGEABLE and since != START:
+        for markers in _purged(client, progress, sobject, since):
+            yield page_table(markers, types)
     progress.finish(sobject)
 
 
-def _purged(client: SalesforceClient, progress: SyncProgress, sobject: str, since: str) -> Iterator[list[dict]]:
+def _counted(pages: Iterator[list[dict]], progress: SyncProgress, sobject: str) -> Iterator[list[dict]]:
+    for page in pages:
+        progress.page(sobject, len(page), deleted=sum(1 for r in page if r.get("IsDeleted")))
+        yield page
+
+
+def _purged(
+    client: SalesforceClient, progress: SyncProgress, sobject: str, since: dt.datetime
+) -> Iterator[list[dict]]:
     """Records hard-deleted or purged from the recycle bin since the last sync (getDeleted, 30 days back)."""
     now = dt.datetime.now(dt.timezone.utc)
-    start = max(dt.datetime.strptime(since, "%Y-%m-%dT%H:%M:%S.%f%z"), now - dt.timedelta(days=29))
+    start = max(since, now - dt.timedelta(days=29))
     if now - start < dt.timedelta(minutes=1):
         start = now - dt.timedelta(minutes=1)  # the resource wants at least a minute's window
     markers = [

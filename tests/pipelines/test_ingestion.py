@@ -16,7 +16,7 @@ import time
 import pytest
 
 from pipelines.netsuite import TABLES as NETSUITE_TABLES
-from pipelines.run import sync
+from pipelines.run import pipeline_for, sync
 from scc.config import reset_settings_cache
 from scc.warehouse import connect
 
@@ -54,12 +54,34 @@ def test_full_then_incremental_sync_is_exact(emulators):
     assert types["opportunity.system_modstamp"] == "TIMESTAMP WITH TIME ZONE"
     assert (types["opportunity.amount"], types["opportunity.is_won"]) == ("DOUBLE", "BOOLEAN")
     assert (types["sales_orders.trandate"], types["sales_order_lines.quantity"]) == ("DATE", "DOUBLE")
+    assert types["sales_orders.lastmodifieddate"] == "TIMESTAMP WITH TIME ZONE"
+    # dlt's own columns, which the dbt models read (_dlt_load_id) and existing warehouses have
+    assert all(types[f"{t}.{c}"] == "VARCHAR" for t in ("opportunity", "sales_order_lines")
+               for c in ("_dlt_load_id", "_dlt_id"))
 
     again = {s: sync(s) for s in ("salesforce", "netsuite")}
     check_exact(emulators)
     # Nothing changed: only the few rows sitting exactly on each cursor are read again.
     for result, full in zip(again.values(), first.values()):
         assert incremental_rows(result) < 0.01 * full.progress.total_rows, result.progress
+
+
+def test_cursors_saved_as_text_by_earlier_versions_still_resume(emulators):
+    """Pipelines that yielded dict rows saved each cursor as the vendor's datetime text, not a timestamp."""
+    as_text = {
+        "salesforce": lambda v: v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}+0000",
+        "netsuite": lambda v: v.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    for source, text in as_text.items():
+        with pipeline_for(source).managed_state() as state:
+            resources = state["sources"][source]["resources"].values()
+            cursors = [c for r in resources for c in r.get("incremental", {}).values()]
+            for cursor in cursors:
+                cursor["last_value"] = text(cursor["last_value"])
+        assert cursors
+        result = sync(source)
+        assert incremental_rows(result) < 100, result.progress
+    check_exact(emulators)
 
 
 def test_changes_between_syncs_arrive_and_only_they_are_fetched(emulators):
@@ -173,6 +195,15 @@ def test_the_same_pipelines_load_into_postgresql(emulators, postgres_url, monkey
             for table, count in duck_counts.items():
                 cursor.execute(f"SELECT count(*) FROM raw_netsuite.{table}")
                 assert cursor.fetchone()[0] == count
+            cursor.execute(
+                "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema IN ('raw_salesforce', 'raw_netsuite')")
+            types = dict(cursor.fetchall())
+        timestamps = (types["opportunity.system_modstamp"], types["sales_orders.lastmodifieddate"])
+        assert timestamps == ("timestamp with time zone",) * 2
+        assert (types["opportunity.amount"], types["opportunity.is_won"]) == ("double precision", "boolean")
+        assert (types["sales_orders.trandate"], types["sales_order_lines.uniquekey"]) == ("date", "bigint")
+        assert types["opportunity._dlt_load_id"] == types["sales_order_lines._dlt_id"] == "character varying"
     finally:
         monkeypatch.delenv("SCC_WAREHOUSE_URL")
         reset_settings_cache()
