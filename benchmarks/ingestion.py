@@ -80,9 +80,10 @@ def run(quick: bool) -> dict:
             for source, floor in (("salesforce", _floor_salesforce), ("netsuite", _floor_netsuite)):
                 floor_rows, floor_s = floor(settings)
                 result, seconds, peak = run_child(SYNC_CHILD.format(source=source, full=True))
+                sync_s = result["seconds"]  # the sync call itself, its imports included; not the interpreter's start
                 rows_out.append([
-                    scale, source, f"{result['rows']:,}", f"{seconds:.1f}", f"{result['rows'] / seconds:,.0f}",
-                    f"{peak:,.0f}", f"{floor_s:.1f}", f"{floor_rows / floor_s:,.0f}", f"{seconds / floor_s:.2f}x",
+                    scale, source, f"{result['rows']:,}", f"{sync_s:.1f} ({seconds:.1f})", f"{result['rows'] / sync_s:,.0f}",
+                    f"{peak:,.0f}", f"{floor_s:.1f}", f"{floor_rows / floor_s:,.0f}", f"{sync_s / floor_s:.2f}x",
                 ])
             if incremental is None:
                 from pipelines.run import sync
@@ -96,8 +97,8 @@ def run(quick: bool) -> dict:
         finally:
             supervisor.stop_all()
     body = table(
-        ["scale", "source", "rows", "sync (s)", "rows/s", "peak MiB", "floor: bare HTTP (s)", "floor rows/s",
-         "sync / floor"],
+        ["scale", "source", "rows", "sync (s): the call (the whole process)", "rows/s", "peak MiB",
+         "floor: bare HTTP (s)", "floor rows/s", "sync / floor"],
         rows_out,
     )
     inc_s, inc_rows, inc_scale = incremental
@@ -105,6 +106,9 @@ def run(quick: bool) -> dict:
         f"\n\nIncremental sync after 1,000 changed records (scale {inc_scale}), both sources end to end, each in a "
         f"warm process (as the orchestrator runs it): **{inc_s:.1f} s**, {inc_rows:,} rows read (the small "
         "reference tables are re-read whole each time)."
+        "\n\nEach full sync runs in a fresh process (`pipelines.run.sync`, as `scc sync` does): the ratio compares the "
+        "sync call, which includes importing dlt and the vendor client, with the floor fetched in this (warm) "
+        "process; the whole process adds the interpreter's start."
         "\n\nAims: full sync within 2x of the floor; incremental sync of 1,000 changes under 5 s."
     )
     worst = max(float(r[-1][:-1]) for r in rows_out)
