@@ -45,11 +45,14 @@ def norm(value):
     return value
 
 
-def compare(gold_rows: list[tuple], answer_columns: list[str], answer_rows: list) -> tuple[bool, str]:
-    """(correct, why not)."""
+def compare(gold_rows: list[tuple], answer_columns: list[str], answer_rows: list,
+            truncated: bool = False) -> tuple[bool, str]:
+    """(correct, why not). A ``truncated`` answer (the row limit cut it, and it says so) is right when
+    every row it shows is a row of the gold answer."""
     gold = [tuple(norm(v) for v in r) for r in gold_rows]
     pred = [tuple(norm(v) for v in r) for r in answer_rows]
-    if len(gold) != len(pred):
+    part = truncated and 0 < len(pred) < len(gold)
+    if len(gold) != len(pred) and not part:
         return False, f"{len(pred)} rows, expected {len(gold)}"
     if not gold:
         return True, ""
@@ -57,7 +60,8 @@ def compare(gold_rows: list[tuple], answer_columns: list[str], answer_rows: list
     gold_cols = [Counter(r[i] for r in gold) for i in range(n_gold)]
     n_pred = len(pred[0]) if pred else 0
     pred_cols = [Counter(r[j] for r in pred) for j in range(n_pred)]
-    candidates = [[j for j in range(n_pred) if pred_cols[j] == gold_cols[i]] for i in range(n_gold)]
+    fits = (lambda answer, expected: answer <= expected) if part else (lambda answer, expected: answer == expected)
+    candidates = [[j for j in range(n_pred) if fits(pred_cols[j], gold_cols[i])] for i in range(n_gold)]
     for i, c in enumerate(candidates):
         if not c:
             return False, f"no answer column equals gold column {i} (e.g. {gold[0][i]!r})"
@@ -65,7 +69,7 @@ def compare(gold_rows: list[tuple], answer_columns: list[str], answer_rows: list
     for assignment in itertools.product(*candidates):
         if len(set(assignment)) != len(assignment):
             continue
-        if Counter(tuple(r[j] for j in assignment) for r in pred) == target:
+        if fits(Counter(tuple(r[j] for j in assignment) for r in pred), target):
             return True, ""
     return False, "columns match one by one but not row by row"
 
@@ -142,7 +146,7 @@ def evaluate(questions: list[dict], *, settings, scope=None, warehouse=None, sto
             columns, rows = draft_rows(answer.draft)
         else:
             columns, rows = answer.columns, answer.rows
-        ok, why = compare(golds[q["id"]], columns, rows)
+        ok, why = compare(golds[q["id"]], columns, rows, truncated=answer.truncated)
         if answer.error and answer.error != "no_plan" and not answer.refused and not rows and golds[q["id"]]:
             why = f"error: {answer.text}"
         report.outcomes.append(Outcome(
