@@ -386,7 +386,10 @@ def _smtp(settings):
     try:
         server.ehlo()
         if mode == "starttls":
-            server.starttls(context=context)
+            try:
+                server.starttls(context=context)
+            except ssl.SSLError as error:
+                raise DigestError(f"no TLS with the SMTP server {settings.smtp_host}:{settings.smtp_port}: {error}") from error
             server.ehlo()
         if settings.smtp_user:
             password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""

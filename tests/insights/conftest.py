@@ -155,7 +155,7 @@ class Mailbox:
 
         message = message_from_bytes(envelope.content, policy=default)
         self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message,
-                              "login": getattr(session, "login_data", None)})
+                              "login": getattr(session, "login_data", None), "tls": session.ssl is not None})
         return "250 Message accepted for delivery"
 
 

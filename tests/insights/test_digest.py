@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from agents import Scope
 from agents.digest import DigestError, build_digest, parse_recipients, periods, send_digests
 from agents.insights import compute_insights
+from scc.processes import free_port
 
 CEO, REP = "ceo@acme.example", "jo@acme.example"
 
@@ -166,3 +167,40 @@ def test_the_dagster_schedules_and_their_job_send_the_digest(planted, smtp, monk
     from dagster_project.digests import make_digest_schedules
 
     assert all(s.default_status.value == "STOPPED" for s in make_digest_schedules())  # no SMTP host: stopped
+
+
+@pytest.fixture
+def smtp_starttls(tmp_path):
+    """aiosmtpd that insists on STARTTLS before anything else (as SendGrid and SES do), with a certificate of
+    the project's own CA for 127.0.0.1."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    from emulators.tls import ensure_tls_files
+    from tests.insights.conftest import Mailbox, _Authenticator
+
+    files = ensure_tls_files(tmp_path / "tls")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.server_cert, files.server_key)
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), tls_context=context,
+                            require_starttls=True, authenticator=_Authenticator("digest", "secret"),
+                            auth_require_tls=True)
+    controller.start()
+    try:
+        mailbox.port, mailbox.ca = controller.port, files.ca_cert
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+def test_a_digest_goes_over_starttls_and_an_untrusted_certificate_is_refused(planted, smtp_starttls, monkeypatch):
+    settings = smtp_settings(planted, smtp_starttls, smtp_tls="starttls", digest_recipients=f"{CEO}=sales_exec")
+    with pytest.raises(DigestError, match="TLS"):  # the server's certificate is not one the system trusts
+        send_digests("daily", settings=settings)
+    assert smtp_starttls.messages == []
+    monkeypatch.setenv("SSL_CERT_FILE", str(smtp_starttls.ca))  # now it is (as a company CA would be)
+    result = send_digests("daily", settings=settings)
+    assert result["sent"] == [CEO] and [m["to"] for m in smtp_starttls.messages] == [[CEO]]
+    assert smtp_starttls.messages[0]["tls"], "the message travelled in the clear"
