@@ -26,6 +26,8 @@ class Metrics:
         self.computations = Counter("scc_api_dashboard_computations_total",
                                     "Dashboards computed from the marts (concurrent identical requests share one)",
                                     ["dashboard"])
+        self.warm_ups = Counter("scc_api_dashboard_warm_ups_total",
+                                "Times the executives' dashboards were computed ahead of the first visit")
         self.rate_limited = Counter("scc_api_rate_limited_total", "Requests refused by the rate limit")
         self.auth_failures = Counter("scc_api_auth_failures_total", "Requests with a missing or invalid token")
         self.websockets = Gauge("scc_api_websocket_clients", "Connected dashboard WebSocket clients",

@@ -145,15 +145,14 @@ class Servers:
         redis.Redis.from_url(self.redis_url).flushall()
 
     def wait_for_warm_up(self, timeout: float = 600) -> float:
-        """Seconds until the API has warmed the executives' five dashboards after its start."""
+        """Seconds until the API has warmed the executives' dashboards and insights after its start."""
         import httpx
 
         started = time.perf_counter()
         while time.perf_counter() - started < timeout:
             text = httpx.get(self.url + "/metrics", timeout=10, trust_env=False).text
-            done = {line.split('dashboard="')[1].split('"')[0] for line in text.splitlines()
-                    if line.startswith("scc_api_dashboard_computations_total{") and not line.endswith(" 0.0")}
-            if len(done) >= 5:
+            if any(line.startswith("scc_api_dashboard_warm_ups_total ") and not line.endswith(" 0.0")
+                   for line in text.splitlines()):
                 return time.perf_counter() - started
             time.sleep(0.2)
         raise TimeoutError("the API did not warm its dashboards")

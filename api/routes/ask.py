@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -21,8 +24,18 @@ class AskIn(BaseModel):
                                         description="Continue a conversation (follow-up questions).")
 
 
+# Answering is Python work that holds the GIL most of the time: a few at once per worker, the others queue in
+# order. Forty at once (the thread pool's size) would only share the same CPU forty ways and make every answer
+# slow, the slowest past a client's patience.
+ASKING_AT_ONCE = anyio.CapacityLimiter(4)
+
+
 @router.post("/query/ask", summary="Ask the data a question in plain words (scoped to the caller)")
-def ask(request: Request, body: AskIn, scope: ReadScope) -> dict:
+async def ask(request: Request, body: AskIn, scope: ReadScope) -> dict:
+    return await anyio.to_thread.run_sync(_ask, request, body, scope, limiter=ASKING_AT_ONCE)
+
+
+def _ask(request: Request, body: AskIn, scope) -> dict:
     db, settings = request.app.state.db, request.app.state.settings
     try:
         return agents.ask(body.question, scope, db=db, conversation_id=body.conversation_id, settings=settings)
@@ -34,8 +47,11 @@ def ask(request: Request, body: AskIn, scope: ReadScope) -> dict:
 
 
 @router.get("/insights", summary="What deserves attention in the caller's data")
-def insights(request: Request, scope: ReadScope) -> dict:
-    return agents.insights(scope, settings=request.app.state.settings)
+async def insights(request: Request, scope: ReadScope) -> Response:
+    # Cached and refreshed like the dashboards (api.routes.dashboard): one computation shared by every worker.
+    from api.routes.dashboard import cached_answer
+
+    return await cached_answer(request, scope, "insights", {})
 
 
 @router.get("/conversations", summary="The caller's questions and answers, newest first")

@@ -96,7 +96,10 @@ async def cached_dashboard(app, scope: Scope, name: str, params: dict) -> tuple[
             metrics.cache.labels("hit").inc()
             return dashboard, "hit"
         metrics.cache.labels("stale").inc()
-        _start_flight(app, key, compute_and_store)  # in the background: this answer does not wait
+        # One worker recomputes it (a claim in the store), in the background: this answer does not wait.
+        claim_for = max(5, settings.api_cache_ttl)
+        if key in app.state.dashboard_flights or await store.claim("scc:revalidate:" + key, seconds=claim_for):
+            _start_flight(app, key, compute_and_store)
         return dashboard, "stale"
     metrics.cache.labels("miss").inc()
     return await _single_flight(app, key, compute_and_store), "miss"
@@ -134,29 +137,27 @@ async def _single_flight(app, key: str, work) -> Dashboard:
     return await asyncio.shield(_start_flight(app, key, work))
 
 
-WARM_DASHBOARDS = {"overview": {"period": "quarter"}, "pipeline": {}, "orders": {}, "customers": {}, "products": {}}
+WARM_DASHBOARDS = {"overview": {"period": "quarter"}, "pipeline": {}, "orders": {}, "customers": {}, "products": {},
+                   "insights": {}}
 
 
 async def warm_dashboards(app, scopes: list[Scope]) -> None:
-    """Compute the dashboards of ``scopes`` before anyone asks (at start-up, after a refresh of the marts).
-
-    The dashboards go to the shared cache, so one worker computes them per refresh (a claim in the store);
-    the insights are cached in each worker's memory, so every worker computes its own.
-    """
-    from api.services.ask import insights
-
+    """Compute the dashboards (and insights) of ``scopes`` before anyone asks: at start-up, after a refresh of
+    the marts. They go to the shared cache, so one worker does it per refresh (a claim in the store)."""
     store = app.state.store
-    claimed = await store.claim(f"scc:warm:{await store.generation()}", seconds=max(5, app.state.settings.api_cache_ttl))
+    if not await store.claim(f"scc:warm:{await store.generation()}", seconds=max(5, app.state.settings.api_cache_ttl)):
+        return
     try:
         for scope in scopes:
-            for name, params in WARM_DASHBOARDS.items() if claimed else ():
+            for name, params in WARM_DASHBOARDS.items():
                 await cached_dashboard(app, scope, name, params)
-            await run_in_threadpool(insights, scope, app.state.settings)
     except Exception as error:  # noqa: BLE001 - warming is a favour: the first visit computes instead
         log.info("could not warm the dashboards: %s", error)
+        return
+    app.state.metrics.warm_ups.inc()
 
 
-async def _answer(request: Request, scope: Scope, name: str, params: dict) -> Response:
+async def cached_answer(request: Request, scope: Scope, name: str, params: dict) -> Response:
     dashboard, found = await cached_dashboard(request.app, scope, name, params)
     headers = {"X-Cache": "miss" if found == "off" else found, "ETag": dashboard.etag.decode(), "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
@@ -168,27 +169,27 @@ async def _answer(request: Request, scope: Scope, name: str, params: dict) -> Re
 @router.get("/overview", summary="Headline figures: bookings, billings, win rate, pipeline, receivables")
 async def overview(request: Request, scope: ReadScope,
                    period: Literal["month", "quarter", "year"] = Query("quarter")) -> Response:
-    return await _answer(request, scope, "overview", {"period": period})
+    return await cached_answer(request, scope, "overview", {"period": period})
 
 
 @router.get("/pipeline", summary="Open pipeline by stage and forecast category, closing this quarter, stalled deals")
 async def pipeline(request: Request, scope: ReadScope) -> Response:
-    return await _answer(request, scope, "pipeline", {})
+    return await cached_answer(request, scope, "pipeline", {})
 
 
 @router.get("/orders", summary="Open orders by status, bookings by month, order aging, recent orders")
 async def orders(request: Request, scope: ReadScope) -> Response:
-    return await _answer(request, scope, "orders", {})
+    return await cached_answer(request, scope, "orders", {})
 
 
 @router.get("/customers", summary="Customers by health, top customers, customers at risk")
 async def customers(request: Request, scope: ReadScope) -> Response:
-    return await _answer(request, scope, "customers", {})
+    return await cached_answer(request, scope, "customers", {})
 
 
 @router.get("/products", summary="Top products, revenue by category, items low on stock")
 async def products(request: Request, scope: ReadScope) -> Response:
-    return await _answer(request, scope, "products", {})
+    return await cached_answer(request, scope, "products", {})
 
 
 # --- what the web dashboard shows beyond api.services.dashboards -------------------------------------
@@ -369,7 +370,12 @@ EXTRAS = {"overview": overview_extra, "pipeline": pipeline_extra, "orders": orde
 
 
 def _compute(name: str):
-    """The function computing one dashboard: its figures from api.services.dashboards plus EXTRAS."""
+    """The function computing one dashboard: its figures from api.services.dashboards plus EXTRAS (or, for
+    ``insights``, what GET /api/v1/insights answers: cached like a dashboard, shared by every worker)."""
+    if name == "insights":
+        from api.services.ask import insights
+
+        return lambda scope, settings=None: insights(scope, settings)
     base, extra = dashboards.DASHBOARDS[name], EXTRAS.get(name)
     if extra is None:
         return base

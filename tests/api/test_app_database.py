@@ -67,11 +67,12 @@ def test_the_api_works_on_postgresql_without_redis(warehouse, postgres_app_url, 
             # the executives' dashboards are computed at start-up, before anyone asks
             exec_token = client.post("/api/v1/auth/token", data={"username": DEMO_LOGINS["sales_exec"],
                                                                  "password": DEMO_PASSWORD}).json()["access_token"]
-            wait_for(lambda: 'scc_api_dashboard_computations_total{dashboard="products"} 1.0' in client.get("/metrics").text,
+            wait_for(lambda: "scc_api_dashboard_warm_ups_total 1.0" in client.get("/metrics").text,
                      timeout=60, what="the dashboards warmed at start-up")
-            for name in ("overview?period=quarter", "pipeline", "orders", "customers", "products"):
-                answer = client.get(f"/api/v1/dashboard/{name}", headers={"Authorization": f"Bearer {exec_token}"})
-                assert answer.status_code == 200 and answer.headers["x-cache"] == "hit", name
+            for path in ("dashboard/overview?period=quarter", "dashboard/pipeline", "dashboard/orders",
+                         "dashboard/customers", "dashboard/products", "insights"):
+                answer = client.get(f"/api/v1/{path}", headers={"Authorization": f"Bearer {exec_token}"})
+                assert answer.status_code == 200 and answer.headers["x-cache"] == "hit", path
             health = client.get("/health").json()
             assert health["checks"]["app_database"]["dialect"] == "postgresql"
             assert health["checks"]["redis"]["kind"] == "memory"
