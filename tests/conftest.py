@@ -34,7 +34,7 @@ def data_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def test_environment(data_dir) -> dict[str, str]:
     """Pin the settings for the whole run, in this process and in every child it starts."""
-    from scc.config import reset_settings_cache
+    from scc.config import reset_settings_cache, temporary_environment
 
     env = {
         "SCC_DATA_DIR": str(data_dir),
@@ -46,27 +46,16 @@ def test_environment(data_dir) -> dict[str, str]:
         "SCC_SALESFORCE_EMULATOR_PORT": str(free_port()),
         "SCC_NETSUITE_EMULATOR_PORT": str(free_port()),
     }
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    reset_settings_cache()
-    yield env
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with temporary_environment(env):
+        reset_settings_cache()
+        yield env
     reset_settings_cache()
 
 
-@dataclass
-class Emulators:
-    """The running emulator process and what a test needs to talk to it."""
+class CompanyStores:
+    """A generated demo company's files (``company_dir``): the emulators' SQLite stores and its stories."""
 
-    salesforce_url: str
-    netsuite_url: str  # .../services/rest
-    ca_path: Path
     company_dir: Path
-    settings: object
 
     @property
     def salesforce_store(self) -> Path:
@@ -79,6 +68,17 @@ class Emulators:
     @property
     def stories(self) -> list[dict]:
         return json.loads((self.company_dir / "stories.json").read_text())
+
+
+@dataclass
+class Emulators(CompanyStores):
+    """The running emulator process and what a test needs to talk to it."""
+
+    salesforce_url: str
+    netsuite_url: str  # .../services/rest
+    ca_path: Path
+    company_dir: Path
+    settings: object
 
     @property
     def netsuite_root(self) -> str:

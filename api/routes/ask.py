@@ -7,9 +7,9 @@ from typing import Annotated
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, Request
-from starlette.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from starlette.responses import Response
 
 from api.deps import ReadScope
 from api.models import Conversation

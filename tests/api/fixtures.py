@@ -8,7 +8,6 @@ at the end, even when a test fails.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -179,22 +178,16 @@ def api_environment(request):
     if "api" not in request.fixturenames:
         yield
         return
-    from scc.config import reset_settings_cache
+    from scc.config import reset_settings_cache, temporary_environment
 
     api = request.getfixturevalue("api")
     wanted = {"SCC_REDIS_URL": api.redis_url, "SCC_APP_DATABASE_URL": api.database_url}
-    saved = {key: os.environ.get(key) for key in wanted}
-    os.environ.update(wanted)
-    reset_settings_cache()
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with temporary_environment(wanted):
         reset_settings_cache()
+        try:
+            yield
+        finally:
+            reset_settings_cache()
 
 
 @pytest.fixture(scope="session")

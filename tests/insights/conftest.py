@@ -23,26 +23,15 @@ from pathlib import Path
 import pytest
 
 from scc.processes import Supervisor, free_port, scc_command
+from tests.conftest import CompanyStores
 
 _OWN_SERVICES = {"SCC_REDIS_URL": "", "SCC_WAREHOUSE_URL": ""}  # the embedded defaults, never the session's
 
 
 @dataclass
-class Company:
+class Company(CompanyStores):
     settings: object  # scc.config.Settings of the company's data folder
-    folder: Path  # the generated company: salesforce.sqlite, netsuite.sqlite, stories.json
-
-    @property
-    def salesforce_store(self) -> Path:
-        return self.folder / "salesforce.sqlite"
-
-    @property
-    def netsuite_store(self) -> Path:
-        return self.folder / "netsuite.sqlite"
-
-    @property
-    def stories(self) -> list[dict]:
-        return json.loads((self.folder / "stories.json").read_text())
+    company_dir: Path  # the generated company: salesforce.sqlite, netsuite.sqlite, stories.json
 
     @property
     def environment(self) -> dict[str, str]:
