@@ -71,7 +71,13 @@ class Hub:
 
         task = asyncio.get_running_loop().create_task(warm_dashboards(self.app, [WARM_SCOPE]))
         self._warming.add(task)
-        task.add_done_callback(self._warming.discard)
+        task.add_done_callback(self._warmed)
+
+    def _warmed(self, task: asyncio.Task) -> None:
+        from api.main import settle_memory
+
+        self._warming.discard(task)
+        settle_memory()  # what the warm-up loaded (the agents, the catalogue) stays for good
 
     async def stop(self) -> None:
         for task in list(self._warming):
