@@ -52,6 +52,17 @@ def browser():
             chromium.close()
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits(redis_server):
+    """Each browser test starts with the demo people's full budget of 100 requests a minute: the API tests
+    before them log in as the same people on the same API (the rate limit itself is tested there)."""
+    from api.cache import RATE_PREFIX
+
+    client = redis_server.client()
+    for key in client.scan_iter(RATE_PREFIX + "*"):
+        client.delete(key)
+
+
 @pytest.fixture
 def open_dashboard(browser, api, artifacts, request):
     """Open the dashboard in a fresh browser context (its own storage): ``open_dashboard()`` → DashboardPage.

@@ -329,7 +329,9 @@ def test_the_assistant_answers_with_a_table_a_chart_and_its_sql_and_refines_it(o
     page.assert_charts_drawn(".msg.bot[data-intent] >> nth=0", minimum=1)
     with page.client() as client:  # the table is the stored answer's, row for row
         conversation = page.page.evaluate("sessionStorage.getItem('scc.conversation')")
-        stored = client.get(f"/api/v1/conversations?conversation_id={conversation}").json()["items"][0]["answer"]
+        response = client.get(f"/api/v1/conversations?conversation_id={conversation}")
+        assert response.status_code == 200, response.text
+        stored = response.json()["items"][0]["answer"]
     assert [r["order_number"] for r in rows] == [row[stored["columns"].index("order_number")] for row in stored["rows"]]
 
     toggle = first.locator("[data-sql-toggle]")
