@@ -118,8 +118,14 @@ def publish_marts(settings: Settings | None = None, *, timeout: float = 120.0) -
     root = published_dir(settings)
     root.mkdir(parents=True, exist_ok=True)
     numbers = [int(p.name) for p in root.iterdir() if p.name.isdigit()]
-    generation = root / f"{max(numbers, default=0) + 1:08d}"
-    generation.mkdir()
+    number = max(numbers, default=0) + 1
+    while True:  # another build publishing at the same moment takes the next number, never the same one
+        generation = root / f"{number:08d}"
+        try:
+            generation.mkdir()
+            break
+        except FileExistsError:
+            number += 1
     target = generation / source.name
     conn = duckdb.connect(str(target))
     try:
@@ -145,13 +151,12 @@ def publish_marts(settings: Settings | None = None, *, timeout: float = 120.0) -
         _remove_tree(generation)
         raise
     conn.close()
-    link = root / "current.next"
-    link.unlink(missing_ok=True)
+    link = root / f"current.{generation.name}"
     link.symlink_to(generation.name)
-    os.replace(link, root / "current")
-    for number in numbers:
-        if number < int(generation.name) - 1:
-            _remove_tree(root / f"{number:08d}")
+    os.replace(link, root / "current")  # atomic: a reader opens either generation, whole
+    for older in numbers:
+        if older < number - 1:
+            _remove_tree(root / f"{older:08d}")
     log.info("published %d marts to %s", len(tables), target)
     return target
 
