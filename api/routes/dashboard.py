@@ -80,29 +80,34 @@ async def cached_dashboard(app, scope: Scope, name: str, params: dict) -> tuple[
     key = dashboard_key(scope.key, name, params)
     if settings.api_cache_ttl <= 0:  # caching off
         metrics.cache.labels("off").inc()
-        return await _single_flight(app, key, lambda: _compute_dashboard(app, scope, name, params)), "off"
-
-    async def compute_and_store() -> Dashboard:
-        generation = await store.generation()
-        dashboard = await _compute_dashboard(app, scope, name, params)
-        keep = settings.api_cache_ttl + max(0, settings.api_cache_stale_seconds)
-        await store.set_if_generation(key, dashboard.encode(), keep, generation)
-        return dashboard
-
+        flight = f"{key}@{await store.generation()}"
+        return await _single_flight(app, flight, lambda: _compute_dashboard(app, scope, name, params)), "off"
     value = await store.get(key)
     if value is not None:
         dashboard = Dashboard.decode(value)
         if time.time() < dashboard.fresh_until:
             metrics.cache.labels("hit").inc()
             return dashboard, "hit"
+    # A computation started before the marts were refreshed must not answer requests made after it: the
+    # flights are told apart by the cache's generation, which every refresh moves on.
+    generation = await store.generation()
+    flight = f"{key}@{generation}"
+
+    async def compute_and_store() -> Dashboard:
+        dashboard = await _compute_dashboard(app, scope, name, params)
+        keep = settings.api_cache_ttl + max(0, settings.api_cache_stale_seconds)
+        await store.set_if_generation(key, dashboard.encode(), keep, generation)
+        return dashboard
+
+    if value is not None:
         metrics.cache.labels("stale").inc()
         # One worker recomputes it (a claim in the store), in the background: this answer does not wait.
         claim_for = max(5, settings.api_cache_ttl)
-        if key in app.state.dashboard_flights or await store.claim("scc:revalidate:" + key, seconds=claim_for):
-            _start_flight(app, key, compute_and_store)
+        if flight in app.state.dashboard_flights or await store.claim("scc:revalidate:" + flight, seconds=claim_for):
+            _start_flight(app, flight, compute_and_store)
         return dashboard, "stale"
     metrics.cache.labels("miss").inc()
-    return await _single_flight(app, key, compute_and_store), "miss"
+    return await _single_flight(app, flight, compute_and_store), "miss"
 
 
 async def _compute_dashboard(app, scope: Scope, name: str, params: dict) -> Dashboard:
