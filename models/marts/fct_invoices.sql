@@ -2,25 +2,13 @@ with invoices as (
     select * from {{ ref('stg_netsuite__invoices') }}
 ),
 
-customers as (
-    select customer_id, netsuite_customer_id, rep_id
-    from {{ ref('int_customers__matched') }}
-    where netsuite_customer_id is not null
-),
-
-employees as (
-    select employee_id, salesforce_user_id from {{ ref('stg_netsuite__employees') }}
-),
-
-reps as (
-    select rep_id, territory, region from {{ ref('int_sales_reps__territories') }}
-),
+{{ attribution_ctes() }},
 
 attributed as (
     select
         invoices.*,
-        customers.customer_id as matched_customer_id,
-        coalesce(employees.salesforce_user_id, customers.rep_id) as rep_id,
+        attribution_customers.customer_id as matched_customer_id,
+        {{ attributed_rep_id() }} as rep_id,
         case
             when invoices.status_code in ('B', 'CustInvc:B') then 'paid'
             when invoices.status_code in ('A', 'CustInvc:A') then 'open'
@@ -28,8 +16,8 @@ attributed as (
             else 'paid'
         end as status
     from invoices
-    left join customers on customers.netsuite_customer_id = invoices.customer_id
-    left join employees on employees.employee_id = invoices.sales_rep_employee_id
+    left join attribution_customers on attribution_customers.netsuite_customer_id = invoices.customer_id
+    left join attribution_employees on attribution_employees.employee_id = invoices.sales_rep_employee_id
 )
 
 select
@@ -38,8 +26,8 @@ select
     attributed.matched_customer_id as customer_id,
     attributed.created_from_id as order_id,
     attributed.rep_id,
-    reps.territory,
-    reps.region,
+    attribution_reps.territory,
+    attribution_reps.region,
     attributed.transaction_date as invoice_date,
     attributed.due_date,
     {{ money('attributed.total_amount') }} as amount,
@@ -56,4 +44,4 @@ select
     attributed.created_at,
     attributed.last_modified_at
 from attributed
-left join reps on reps.rep_id = attributed.rep_id
+left join attribution_reps on attribution_reps.rep_id = attributed.rep_id
