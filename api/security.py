@@ -27,6 +27,7 @@ from scc.config import Settings
 
 ROLES = ("sales_exec", "sales_manager", "sales_rep", "finance_viewer")
 WRITE_ROLES = ("sales_exec", "sales_manager", "sales_rep")
+SCOPE_CLAIMS = {"sales_manager": "territory", "sales_rep": "rep_id"}  # what each cut-down role must name
 ALGORITHM = "HS256"
 ISSUER = "scc-api"
 # Public on purpose: it only ever signs tokens of the demo (SCC_DEMO_MODE=true), never of a real deployment.
@@ -42,6 +43,18 @@ DEMO_USERS = {
 
 class AuthError(Exception):
     """The credentials or token are not acceptable (answered with 401)."""
+
+
+class ScopeError(AuthError):
+    """A role without the claim that names its rows: a manager with no territory, a rep with no rep id.
+
+    Such a scope cannot exist: it is refused at login (403) and in a token (401), so no query, list or
+    draft is ever cut by a missing value (``territory IS NULL`` would match rows of nobody's book).
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class ConfigurationError(RuntimeError):
@@ -62,6 +75,18 @@ class Scope:
     territory: str | None = None
     name: str | None = None
     expires_at: int | None = field(default=None, compare=False)  # of the token it came from
+
+    def __post_init__(self):
+        for name in ("rep_id", "territory"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ScopeError(f"the {name.replace('_', ' ')} must be text", name)
+            if isinstance(value, str) and not value.strip():
+                object.__setattr__(self, name, None)  # an empty claim is no claim
+        needed = SCOPE_CLAIMS.get(self.role)
+        if needed and getattr(self, needed) is None:
+            raise ScopeError(f"the role {self.role} needs {needed.replace('_', ' ')} (the rows it may see), "
+                             f"and none was given", needed)
 
     @property
     def can_write(self) -> bool:
@@ -154,14 +179,17 @@ def decode_access_token(token: str, settings: Settings) -> Scope:
     role = claims.get("role")
     if role not in ROLES:
         raise AuthError("the access token carries no known role")
-    return Scope(
-        user=str(claims["sub"]),
-        role=role,
-        rep_id=claims.get("rep_id"),
-        territory=claims.get("territory"),
-        name=claims.get("name"),
-        expires_at=int(claims["exp"]),
-    )
+    try:
+        return Scope(
+            user=str(claims["sub"]),
+            role=role,
+            rep_id=claims.get("rep_id"),
+            territory=claims.get("territory"),
+            name=claims.get("name"),
+            expires_at=int(claims["exp"]),
+        )
+    except ScopeError as error:
+        raise ScopeError(f"the access token is refused: {error}; log in again", error.field) from None
 
 
 # --- the demo logins -----------------------------------------------------------------------------
@@ -295,13 +323,18 @@ class OIDC:
         role = claims.get(s.oidc_role_claim)
         if role not in ROLES:
             raise AuthError(f"the ID token's claim {s.oidc_role_claim!r} names no known role")
-        return Scope(
-            user=str(claims.get("email") or claims["sub"]),
-            role=role,
-            rep_id=claims.get(s.oidc_rep_id_claim),
-            territory=claims.get(s.oidc_territory_claim),
-            name=claims.get("name"),
-        )
+        try:
+            return Scope(
+                user=str(claims.get("email") or claims["sub"]),
+                role=role,
+                rep_id=claims.get(s.oidc_rep_id_claim),
+                territory=claims.get(s.oidc_territory_claim),
+                name=claims.get("name"),
+            )
+        except ScopeError as error:
+            claim = {"rep_id": s.oidc_rep_id_claim, "territory": s.oidc_territory_claim}.get(error.field)
+            raise ScopeError(f"{error}: the identity provider sent no usable {claim!r} claim for this user; "
+                             f"ask an administrator to set it", error.field) from None
 
     def _verify_id_token(self, id_token: str, nonce: str) -> dict:
         header = jwt.get_unverified_header(id_token)

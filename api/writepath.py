@@ -320,6 +320,19 @@ def visible(tx: Transaction, scope: Scope) -> bool:
     return tx.created_by == scope.user or scope.covers(tx.rep_id, tx.territory)
 
 
+def _visible_condition(scope: Scope):
+    """:func:`visible` as SQL (None: every row): the caller's own drafts, plus those of the book they cover,
+    named by an explicit value, never a NULL that would match every draft without a customer."""
+    if scope.sees_everything:
+        return None
+    owned = Transaction.created_by == scope.user
+    if scope.role == "sales_manager" and scope.territory:
+        return or_(owned, and_(Transaction.territory.is_not(None), Transaction.territory == scope.territory))
+    if scope.role == "sales_rep" and scope.rep_id:
+        return or_(owned, and_(Transaction.rep_id.is_not(None), Transaction.rep_id == scope.rep_id))
+    return owned
+
+
 def as_dict(tx: Transaction, audit_rows: list[AuditLog] | None = None) -> dict:
     out = {
         "id": tx.id,
@@ -411,12 +424,8 @@ def get(db: Database, scope: Scope, tx_id: str, with_audit: bool = True) -> dict
 def list_visible(db: Database, scope: Scope, status: str | None, limit: int, cursor: str | None) -> dict:
     with db.session() as session:
         query = select(Transaction)
-        if not scope.sees_everything:
-            owned = Transaction.created_by == scope.user
-            if scope.role == "sales_manager":
-                query = query.where(or_(owned, Transaction.territory == scope.territory))
-            else:
-                query = query.where(or_(owned, Transaction.rep_id == scope.rep_id))
+        if (condition := _visible_condition(scope)) is not None:
+            query = query.where(condition)
         if status:
             query = query.where(Transaction.status == status)
         if cursor:

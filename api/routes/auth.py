@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse
 
 from api.deps import ReadScope
-from api.security import (DEMO_USERS, AuthError, ConfigurationError, authenticate_demo_user, get_oidc,
-                          token_response)
+from api.security import (DEMO_USERS, AuthError, ConfigurationError, ScopeError, authenticate_demo_user,
+                          get_oidc, token_response)
 from api.writepath import audit
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -40,6 +40,9 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
     settings = request.app.state.settings
     try:
         scope = await run_in_threadpool(authenticate_demo_user, form.username, form.password, settings)
+    except ScopeError as error:  # the right person, but no rows to give them: never a token that sees nothing
+        request.app.state.metrics.auth_failures.inc()
+        raise HTTPException(403, str(error)) from None
     except AuthError as error:
         request.app.state.metrics.auth_failures.inc()
         raise HTTPException(401, str(error), headers={"WWW-Authenticate": "Bearer"}) from None
@@ -87,6 +90,9 @@ async def oidc_callback(request: Request, code: Annotated[str, Query(min_length=
         scope = await run_in_threadpool(oidc.complete, code, state)
     except ConfigurationError as error:
         raise HTTPException(404, str(error)) from None
+    except ScopeError as error:
+        request.app.state.metrics.auth_failures.inc()
+        raise HTTPException(403, str(error)) from None
     except AuthError as error:
         raise HTTPException(401, str(error)) from None
     await run_in_threadpool(_audit_login, request, scope, "oidc")
