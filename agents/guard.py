@@ -4,22 +4,29 @@ LLM, plugin). Security by construction, in layers:
 1. **Parse** with sqlglot (DuckDB dialect). Exactly one statement, and it must be a query (SELECT, or a
    UNION/INTERSECT/EXCEPT of them). Anything that does not parse is refused.
 2. **Walk every node**: no DML or DDL anywhere (CTEs and subqueries included), no ``SELECT ... INTO``,
-   no commands, settings, pragmas, ``COPY``/``ATTACH``/``INSTALL``/``LOAD``, no parameters or variables,
-   no recursive CTEs.
-3. **Functions**: no file, network, extension or system functions (``read_csv``, ``read_parquet``,
-   ``glob``, ``getenv``, ``current_setting``, ``duckdb_*``, ``pragma_*``, ``*_scan``, ``query`` ...);
-   functions sqlglot does not know must be on a short allow list; no table functions in ``FROM``.
-4. **Tables**: sqlglot's scope analysis resolves every table reference (as the database will: a CTE
-   name shadows a table only where the CTE is visible). Every real table must be a mart of the
-   catalogue, in the ``marts`` schema.
+   no commands, settings, pragmas, ``COPY``/``ATTACH``/``INSTALL``/``LOAD``, no parameters or variables.
+   (Recursive CTEs and queries without a mart are allowed: the resource budget bounds them.)
+3. **Functions**: every call must be on the allow-list of :mod:`agents.sql_policy`, by the name DuckDB
+   will run it as (computational functions only: no file, network, extension, system or row-making
+   functions); table functions in ``FROM`` only from its short list (``unnest``). Texts too long or
+   nested too deep are refused before parsing; any error of the guard itself is a refusal.
+4. **Tables**: every table reference is resolved as DuckDB binds it (a qualified name is a table; an
+   unqualified one is a CTE where sqlglot's scope analysis finds one visible). Every real table must be
+   a mart of the catalogue, in the ``marts`` schema.
 5. **Scope, applied by the guard**: every reference to a mart is rewritten into a subquery that applies
    the caller's scope (``rep_id = :rep`` for a rep, ``territory = :territory`` for a manager), so joins,
    subqueries, unions and CTEs cannot reach a row outside it. Values are inserted as SQL literals by
    sqlglot, never pasted as text.
 6. **Limits**: the outermost query gets a LIMIT (at most ``agent_max_rows``); comments are dropped.
-7. **Execution** on a read-only DuckDB connection with ``enable_external_access = false`` and
-   ``lock_configuration = true`` set before the query runs, interrupted past ``agent_query_timeout``.
-   On PostgreSQL: a read-only transaction with ``statement_timeout``.
+7. **Check what runs**: the rewritten query is rendered for DuckDB, parsed again and every check above
+   runs on that text, which is what executes (a rendering never turns a refused function into an allowed
+   spelling), with a check that every mart in it is read through its scoped ``SELECT *``; then DuckDB's
+   own parser reads that text and the same rules are checked on its parse tree (:mod:`agents.engine_check`).
+8. **Execution** on a read-only DuckDB connection with ``enable_external_access = false``, a resource
+   budget (``memory_limit``, ``max_temp_directory_size``, ``threads``: :func:`scc.warehouse.reader_budget`)
+   and ``lock_configuration = true`` set before any query runs; interrupted past ``agent_query_timeout``;
+   a result larger than ``agent_max_result_bytes`` is refused before it is serialised. On PostgreSQL: a
+   read-only transaction with ``statement_timeout``.
 
 Every refusal is an :class:`agents.errors.Refusal` with a message a person can read.
 """
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import logging
 import re
 import threading
 import time
@@ -39,10 +47,14 @@ from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.optimizer.scope import traverse_scope
 
 from agents.catalog import MARTS_SCHEMA, Catalog, Mart
+from agents.engine_check import check_engine_view
 from agents.errors import QueryFailed, Refusal
 from agents.scope import Scope
+from agents.sql_policy import ALLOWED_FUNCTIONS, ALLOWED_TABLE_FUNCTIONS
 from scc.config import Settings, get_settings
 from scc.warehouse import READERS, marts_path, release_readers
+
+log = logging.getLogger(__name__)
 
 DIALECT = "duckdb"
 
@@ -58,41 +70,19 @@ _FORBIDDEN_NAMES = (
     "Pivot", "Unpivot",
 )
 FORBIDDEN_NODES = tuple(getattr(exp, n) for n in _FORBIDDEN_NAMES if isinstance(getattr(exp, n, None), type))
+FILE_READERS = tuple(getattr(exp, n) for n in ("ReadCSV", "ReadParquet") if isinstance(getattr(exp, n, None), type))
 
-# Function names (lower case) that reach outside the warehouse or inspect the system.
-FORBIDDEN_FUNCTION = re.compile(
-    r"^(read_\w*|sniff_\w*|parquet_\w*|\w*_scan|glob|getenv|getvariable|current_setting|set_\w*|"
-    r"duckdb_\w*|pragma_\w*|sqlite_\w*|postgres_\w*|mysql_\w*|iceberg_\w*|delta_\w*|http\w*|s3\w*|"
-    r"query|query_table|load\w*|install\w*|system|shell|export\w*|import\w*|copy\w*|attach|detach|"
-    r"checkpoint|force_checkpoint|enable_\w*|disable_\w*|pg_\w*|txid\w*|nextval|currval|setseed|"
-    r"current_(user|role|database|catalog|schema|schemas|query|setting|connection_id|transaction_id)|"
-    r"user|session_user|version|which_secret|secret\w*|write\w*|file\w*|\w*_file|list_files|"
-    r"json_execute_serialized_sql|json_serialize_sql|from_json_sql|sql_\w*|\w*_extension\w*|"
-    r"test_all_types|test_vector_types|summary|repeat_row|range|generate_series|unnest_table)$"
-)
-# DuckDB functions sqlglot does not model (parsed as Anonymous) that are plainly computational.
-ANONYMOUS_ALLOWED = frozenset({
-    "date_diff", "datediff", "date_sub", "date_part", "datepart", "date_trunc", "datetrunc", "make_date",
-    "last_day", "dayname", "monthname", "quarter", "yearweek", "isodow", "dayofweek", "dayofmonth",
-    "dayofyear", "weekofyear", "epoch", "epoch_ms", "to_days", "to_months", "to_years", "to_weeks",
-    "greatest", "least", "ifnull", "nullif", "coalesce", "round_even", "trunc", "sign", "ln", "log10",
-    "log2", "nullifzero", "zeroifnull", "median", "mode", "quantile_cont", "quantile_disc", "quantile",
-    "list_value", "list_aggregate", "string_agg", "listagg", "list", "array_agg", "bool_and", "bool_or",
-    "arg_max", "arg_min", "max_by", "min_by", "count_if", "countif", "sum_no_overflow", "fsum", "favg",
-    "strip_accents", "lcase", "ucase", "contains", "starts_with", "ends_with", "prefix", "suffix",
-    "split_part", "string_split", "regexp_matches", "regexp_replace", "regexp_extract", "format",
-    "printf", "left", "right", "lpad", "rpad", "ltrim", "rtrim", "trim", "concat_ws", "length",
-    "strlen", "nfc_normalize", "jaro_winkler_similarity", "levenshtein", "damerau_levenshtein",
-    "hamming", "mismatches", "jaccard", "editdist3", "array_length", "len", "cardinality", "isnan",
-    "isinf", "isfinite", "try_cast", "typeof", "row_number", "rank", "dense_rank", "percent_rank",
-    "cume_dist", "ntile", "lag", "lead", "first_value", "last_value", "nth_value", "first", "last",
-    "any_value", "product", "entropy", "kurtosis", "skewness", "regr_slope", "regr_intercept",
-    "corr", "covar_pop", "covar_samp", "stddev", "stddev_pop", "stddev_samp", "var_pop", "var_samp",
-    "variance", "time_bucket", "age", "century", "decade", "millennium", "era", "week", "yearweek",
-    "strftime", "strptime", "try_strptime", "today", "bit_count", "histogram", "fdiv", "fmod",
-    "divide", "add", "subtract", "multiply", "even", "gamma", "lgamma", "factorial", "cbrt", "pi",
-    "radians", "degrees", "bar", "format_bytes", "formatreadabledecimalsize", "to_base", "concat",
-})
+# Function nodes DuckDB runs as syntax, not as a named call, when their rendering has no "name(" head:
+# operators (sqlglot models AND, OR, ``||`` ... as functions), CASE, ``[...]``, ``{...}``.
+SYNTAX_FUNCTIONS = (exp.Binary, exp.Unary, exp.Connector, exp.Case, exp.If, exp.Array, exp.Struct, exp.Cast,
+                    exp.TryCast, exp.Extract)
+_CALL_HEAD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(|$)")  # "name(...)", or a keyword: CURRENT_DATE
+
+# Longest query text, deepest nesting (parentheses, and nodes of the parsed tree) the guard reads: past
+# these a query is refused before sqlglot's recursive parser or generator could overflow the stack.
+MAX_SQL_CHARS = 100_000
+MAX_PAREN_DEPTH = 64
+MAX_TREE_DEPTH = 256
 
 
 @dataclass
@@ -120,41 +110,83 @@ def _refuse(message: str, detail: str | None = None, correctable: bool = False):
     raise Refusal(message, detail=detail, correctable=correctable)
 
 
-def _function_name(node: exp.Func) -> str:
+def _written_name(node: exp.Func) -> str:
+    """The function's name as the query wrote it (for messages)."""
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     try:
         return node.sql_name().lower()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - a few node types have no SQL name
         return type(node).__name__.lower()
 
 
-CLOCK_FUNCTIONS = frozenset({"CurrentDate", "CurrentTime", "CurrentTimestamp", "CurrentDatetime", "CurrentTimestampLTZ"})
+def executed_name(node: exp.Func) -> str | None:
+    """The name DuckDB will run this call as: the head of its rendering (``GENERATOR(n)`` -> ``range``,
+    ``CURRENT_DATE`` -> ``current_date``), or None for syntax (CASE, ``||``, ``[...]``)."""
+    head = _CALL_HEAD.match(node.sql(dialect=DIALECT))
+    return head.group(1).lower() if head else None
 
 
 def _check_functions(tree: exp.Expression) -> None:
+    """Every function call runs as a function of the allow-list (:mod:`agents.sql_policy`)."""
     for node in tree.find_all(exp.Func):
-        name = _function_name(node)
-        names = {name, type(node).__name__.lower()}
-        system_info = type(node).__name__.startswith("Current") and type(node).__name__ not in CLOCK_FUNCTIONS
-        if system_info or any(FORBIDDEN_FUNCTION.match(n) for n in names):
-            _refuse(f"The function {name}() is not allowed: queries may only compute over the marts, "
-                    "not read files, the network, settings or the system.")
-        if isinstance(node, exp.Anonymous) and name not in ANONYMOUS_ALLOWED:
-            _refuse(f"The function {name}() is not on the list of functions queries may use.")
+        if isinstance(node, FORBIDDEN_NODES):
+            continue  # reported by _check_nodes as what it is
+        name = executed_name(node)
+        if name is None and isinstance(node, SYNTAX_FUNCTIONS):
+            continue
+        allowed = ALLOWED_TABLE_FUNCTIONS if isinstance(node.parent, exp.Table) else ALLOWED_FUNCTIONS
+        if name not in allowed:
+            written = _written_name(node)
+            runs_as = f" (it runs as {name}())" if name and name != written else ""
+            _refuse(f"The function {written}(){runs_as} is not on the list of functions queries may use: "
+                    "queries only compute over the marts, they do not make rows, read files, the network, "
+                    "settings or the system.", correctable=True)
 
 
 def _check_nodes(tree: exp.Expression) -> None:
     for node in tree.walk():
+        if isinstance(node, FILE_READERS):
+            _refuse(f"The function {_written_name(node)}() reads files: queries may only read the marts.")
         if isinstance(node, FORBIDDEN_NODES):
             kind = type(node).__name__.upper()
             _refuse(f"Only read-only SELECT queries are allowed; this one contains {kind}.")
-        if isinstance(node, exp.With) and node.args.get("recursive"):
-            _refuse("Recursive queries (WITH RECURSIVE) are not allowed.")
-        if isinstance(node, exp.Table) and not isinstance(node.this, exp.Identifier):
-            _refuse("Table functions are not allowed in FROM; read the marts by name.")
+        if isinstance(node, exp.Table) and not isinstance(node.this, (exp.Identifier, exp.Func)):
+            _refuse("Only the marts can be read in FROM, by name.")
         if isinstance(node, (exp.Lateral,)) and node.args.get("view"):
             _refuse("LATERAL VIEW is not allowed.")
+
+
+def _check_size(sql: str) -> None:
+    """Refuse a text too long or too deeply parenthesised to parse safely (before parsing it)."""
+    if len(sql) > MAX_SQL_CHARS:
+        _refuse(f"The query is too long ({len(sql):,} characters; at most {MAX_SQL_CHARS:,}).", correctable=True)
+    depth = deepest = 0
+    quote = None
+    for char in sql:
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    if deepest > MAX_PAREN_DEPTH:
+        _refuse(f"The query nests parentheses {deepest} deep; at most {MAX_PAREN_DEPTH} are allowed.",
+                correctable=True)
+
+
+def _check_depth(tree: exp.Expression) -> None:
+    """Refuse a parsed tree deeper than MAX_TREE_DEPTH (long chains of operators nest too)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            _refuse(f"The query's expressions nest more than {MAX_TREE_DEPTH} deep; simplify it.", correctable=True)
+        stack.extend((child, depth + 1) for child in node.iter_expressions())
 
 
 def parse_one_query(sql: str) -> exp.Expression:
@@ -163,6 +195,7 @@ def parse_one_query(sql: str) -> exp.Expression:
         _refuse("There is no query to run.")
     if "\x00" in sql:
         _refuse("The query contains a NUL character.")
+    _check_size(sql)
     try:
         statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
     except ParseError as error:
@@ -174,20 +207,22 @@ def parse_one_query(sql: str) -> exp.Expression:
     tree = statements[0]
     if not isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
         _refuse(f"Only SELECT queries are allowed; this is {type(tree).__name__.upper()}.")
+    _check_depth(tree)
     return tree
 
 
-def _scope_predicate(mart: Mart, scope: Scope) -> exp.Expression | None:
+def scope_filter(mart: Mart, scope: Scope) -> tuple[str, str] | None:
+    """(column, value) that every read of ``mart`` is limited by for ``scope``, or None (all rows)."""
     if scope.sees_everything or mart.public:
         return None
     if scope.role == "sales_rep":
         if not mart.rep_column:
             _refuse(f"The mart {mart.name} is not available to a sales rep (it cannot be limited to your rows).")
-        return exp.column(mart.rep_column).eq(exp.Literal.string(scope.rep_id))
+        return mart.rep_column, scope.rep_id
     if scope.role == "sales_manager":
         if not mart.territory_column:
             _refuse(f"The mart {mart.name} is not available to a manager (it cannot be limited to a territory).")
-        return exp.column(mart.territory_column).eq(exp.Literal.string(scope.territory))
+        return mart.territory_column, scope.territory
     _refuse("This role may not read the marts.")  # pragma: no cover - Scope validates roles
 
 
@@ -202,27 +237,30 @@ def _allowed_catalogs(settings: Settings) -> set[str]:
 
 
 def _resolve_tables(tree: exp.Expression, catalog: Catalog, settings: Settings) -> list[tuple[exp.Table, Mart]]:
-    """Every real table reference (not a CTE reference) with its mart; refuses anything else."""
-    real: dict[int, exp.Table] = {}
+    """Every real table reference with its mart; refuses anything else.
+
+    Resolved as DuckDB binds names: a qualified name (``marts.fct_orders``) is always a table, even where
+    a CTE of that name is visible; an unqualified name is a CTE where sqlglot's scope analysis finds one
+    visible, else a table.
+    """
+    real: set[int] = set()
     cte_refs: set[int] = set()
-    cte_names: set[str] = set()
-    for cte in tree.find_all(exp.CTE):
-        cte_names.add(cte.alias_or_name.lower())
     for scope_ in traverse_scope(tree):
         for source in scope_.sources.values():
             if isinstance(source, exp.Table):
-                real[id(source)] = source
+                real.add(id(source))
         for table in scope_.tables:
             if id(table) not in real:
                 cte_refs.add(id(table))
     catalogs = _allowed_catalogs(settings)
     found = []
     for table in tree.find_all(exp.Table):
-        if id(table) in cte_refs and id(table) not in real:
-            if table.args.get("db") or table.args.get("catalog"):
-                _refuse("A qualified table name cannot refer to a CTE.")  # pragma: no cover
+        if isinstance(table.this, exp.Func):
+            continue  # a table function: _check_functions holds it to the allow-list
+        qualified = bool(table.args.get("db") or table.args.get("catalog"))
+        if not qualified and id(table) in cte_refs:
             continue
-        if id(table) not in real:
+        if not qualified and id(table) not in real:
             _refuse(f"The table reference {table.sql(DIALECT)} is not allowed here.")
         name = table.name.lower()
         schema = (table.db or "").lower()
@@ -239,9 +277,6 @@ def _resolve_tables(tree: exp.Expression, catalog: Catalog, settings: Settings) 
         if extra:
             _refuse(f"Table options ({', '.join(sorted(extra))}) are not allowed on {name}.")
         found.append((table, mart))
-    for name in cte_names:
-        if catalog.mart(name) is not None or re.match(r"^(duckdb_|pragma_|sqlite_|pg_|information_schema)", name):
-            _refuse(f"A CTE may not be named {name}: that name belongs to a table.")
     return found
 
 
@@ -261,27 +296,69 @@ def _apply_limit(tree: exp.Expression, max_rows: int) -> int:
 
 def guard(sql: str, scope: Scope, catalog: Catalog, *, settings: Settings | None = None,
           max_rows: int | None = None) -> GuardedQuery:
-    """Check ``sql`` and rewrite it to apply ``scope`` and the row limit; refuse with a clear message."""
+    """Check ``sql``, rewrite it to apply ``scope`` and the row limit, and check again what will run.
+
+    Refuses with a clear message, whatever goes wrong inside: an error of the guard itself (sqlglot on odd
+    input) is a refusal the LLM path may correct, never an exception of another kind."""
     settings = settings or get_settings()
     max_rows = max_rows or settings.agent_max_rows
+    try:
+        return _guard(sql, scope, catalog, settings, max_rows)
+    except Refusal:
+        raise
+    except RecursionError:
+        _refuse("The query nests too deeply to be checked, so it was not run; simplify it.", correctable=True)
+    except Exception as error:  # noqa: BLE001 - whatever sqlglot raises on odd input is a refusal
+        log.info("guard could not check a query: %s: %s", type(error).__name__, error)
+        _refuse("The query could not be checked, so it was not run; rewrite it in plain SQL.",
+                detail=f"{type(error).__name__}: {error}", correctable=True)
+
+
+def _guard(sql: str, scope: Scope, catalog: Catalog, settings: Settings, max_rows: int) -> GuardedQuery:
     tree = parse_one_query(sql)
     _check_nodes(tree)
     _check_functions(tree)
     tables = _resolve_tables(tree, catalog, settings)
-    if not tables:
-        _refuse("A query must read at least one mart.", correctable=True)
     for table, mart in tables:
-        inner = exp.select("*").from_(exp.table_(mart.name, db=MARTS_SCHEMA))
-        predicate = _scope_predicate(mart, scope)
-        if predicate is not None:
-            inner = inner.where(predicate)
         alias = table.args.get("alias")
         alias = alias.copy() if alias is not None else exp.TableAlias(this=exp.to_identifier(mart.name))
-        table.replace(exp.Subquery(this=inner, alias=alias))
+        table.replace(exp.Subquery(this=_scoped_read(mart, scope), alias=alias))
     limit = _apply_limit(tree, max_rows)
     final = tree.sql(dialect=DIALECT, comments=False)
+    _check_final(final, scope, catalog, settings, limit)
+    check_engine_view(final, catalog, {mart.name: scope_filter(mart, scope) for _, mart in tables})
     return GuardedQuery(sql=final, original_sql=sql, marts=sorted({m.name for _, m in tables}), limit=limit,
                         scope=scope)
+
+
+def _scoped_read(mart: Mart, scope: Scope) -> exp.Select:
+    """``SELECT * FROM marts.<mart> [WHERE <scope>]``: what every reference to a mart becomes."""
+    inner = exp.select("*").from_(exp.table_(mart.name, db=MARTS_SCHEMA))
+    limited_by = scope_filter(mart, scope)
+    if limited_by is None:
+        return inner
+    column, value = limited_by
+    return inner.where(exp.column(column).eq(exp.Literal.string(value)))
+
+
+def _check_final(final: str, scope: Scope, catalog: Catalog, settings: Settings, limit: int) -> None:
+    """Parse the SQL that will run and check it again: every statement, node and function rule, and that
+    every table it reads is a mart read exactly through its scoped ``SELECT *`` (so no rendering of
+    sqlglot's can turn a checked query into another one)."""
+    tree = parse_one_query(final)
+    _check_nodes(tree)
+    _check_functions(tree)
+    for table, mart in _resolve_tables(tree, catalog, settings):
+        select = table.parent.parent if isinstance(table.parent, exp.From) else None
+        expected = _scoped_read(mart, scope).sql(dialect=DIALECT)
+        if (not isinstance(select, exp.Select) or not isinstance(select.parent, exp.Subquery)
+                or table.args.get("alias") is not None or select.sql(dialect=DIALECT) != expected):
+            _refuse("The query could not be limited to your scope, so it was not run.",
+                    detail=f"unscoped read of {mart.name} in the final SQL")
+    outer = tree.args.get("limit")
+    value = outer.expression if isinstance(outer, exp.Limit) else None
+    if not (isinstance(value, exp.Literal) and value.is_int and int(value.this) <= limit):
+        _refuse("The query could not be limited in rows, so it was not run.")
 
 
 # --- execution ------------------------------------------------------------------------------------
@@ -322,6 +399,21 @@ def execute(query: GuardedQuery, *, settings: Settings | None = None, max_rows: 
                        seconds=time.perf_counter() - started, marts=query.marts)
 
 
+def _fetch_bounded(cursor, max_bytes: int, batch: int = 256) -> list[tuple]:
+    """All rows of the cursor's result, fetched a batch at a time, refusing a result larger than
+    ``max_bytes`` (text and bytes by length, other values by 16) before it is all held and serialised."""
+    rows: list[tuple] = []
+    size = 0
+    while chunk := cursor.fetchmany(batch):
+        for row in chunk:
+            size += sum(len(v) if isinstance(v, (str, bytes)) else 16 for v in row)
+        if size > max_bytes:
+            raise QueryFailed(f"The answer is larger than {max_bytes / 1e6:g} MB, too large to show; ask for "
+                              "fewer rows or columns.")
+        rows.extend(chunk)
+    return rows
+
+
 def _execute_duckdb(sql: str, settings: Settings, timeout: float):
     import duckdb
 
@@ -337,11 +429,14 @@ def _execute_duckdb(sql: str, settings: Settings, timeout: float):
     timer.start()
     try:
         cursor.execute(sql)
-        rows = cursor.fetchall()
+        rows = _fetch_bounded(cursor, settings.agent_max_result_bytes)
         columns = [d[0] for d in cursor.description]
         return columns, rows
     except duckdb.InterruptException as error:
         raise QueryFailed(f"The query took longer than {timeout:g} s and was stopped.", correctable=False) from error
+    except duckdb.OutOfMemoryException as error:
+        raise QueryFailed("The query needed more memory than an answer may use and was stopped; ask for less "
+                          "(fewer rows, columns or combinations).", detail=str(error).split("\n")[0]) from error
     except duckdb.Error as error:
         message = str(error).split("\n")[0]
         raise QueryFailed(f"The query failed: {message}", detail=str(error)) from error
@@ -361,7 +456,7 @@ def _execute_postgres(sql: str, settings: Settings, timeout: float):
             with conn.cursor() as cur:
                 cur.execute(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
                 cur.execute(pg_sql)
-                rows = cur.fetchall()
+                rows = _fetch_bounded(cur, settings.agent_max_result_bytes)
                 columns = [d.name for d in cur.description]
             conn.rollback()
             return columns, rows

@@ -279,6 +279,8 @@ def answer_with_llm(context, agent, route) -> Answer:
             {"role": "user", "content": f"That did not work: {_plain(last_error.detail or last_error.message)}\n"
                                         "Reply with a corrected plan, as one JSON object."},
         ]
+    if isinstance(last_error, Refusal):  # what the model kept asking for is not allowed: say so, as a refusal
+        raise last_error
     raise QueryFailed(f"The model's plan still failed after {llm.max_corrections} corrections: {last_error.message}",
                       detail=last_error.detail, correctable=False)
 

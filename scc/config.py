@@ -240,6 +240,22 @@ class Settings(BaseSettings):
     )
     agent_max_rows: int = Field(1000, description="Most rows an agent query returns (the guard's LIMIT).")
     agent_query_timeout: float = Field(10.0, description="Seconds an agent query may run before it is stopped.")
+    agent_max_result_bytes: int = Field(
+        32_000_000, description="Largest result (roughly, in bytes of values) an agent query may return; past "
+        "it the query is stopped with a message to ask for fewer rows or columns."
+    )
+    reader_memory_limit: str = Field(
+        "2GB", description="DuckDB memory_limit of the read-only connections to the marts (every query of the "
+        "agents, the dashboards and the insights in this process); a query that needs more fails cleanly."
+    )
+    reader_temp_directory_limit: str = Field(
+        "1GB", description="DuckDB max_temp_directory_size of the read-only connections: how much a query may "
+        "spill to disk beyond the memory limit."
+    )
+    reader_threads: int = Field(
+        2, ge=1, description="DuckDB threads of the read-only connections (the most cores one query may use)."
+    )
+
 
     # --- orchestration (Dagster) ---------------------------------------------------------------
     dagster_host: str = Field("127.0.0.1", description="Address the Dagster console (`scc demo`) listens on.")

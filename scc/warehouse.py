@@ -167,9 +167,18 @@ def _remove_tree(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def reader_budget(settings: Settings | None = None) -> dict[str, str | int]:
+    """The resource budget of every read-only connection to the marts (DuckDB settings)."""
+    settings = settings or get_settings()
+    return {"memory_limit": settings.reader_memory_limit,
+            "max_temp_directory_size": settings.reader_temp_directory_limit,
+            "threads": settings.reader_threads}
+
+
 def _open_read_only(path: Path):
-    """A read-only DuckDB connection with external access disabled and the configuration locked, so no
-    query run on it (the agents' included) can read files, reach the network or load extensions."""
+    """A read-only DuckDB connection with external access disabled, the resource budget set and then the
+    configuration locked, so no query run on it (the agents' included) can read files, reach the network,
+    load extensions or take the host's memory."""
     import duckdb
 
     conn = duckdb.connect(str(path), read_only=True)
@@ -182,6 +191,8 @@ def _open_read_only(path: Path):
                 raise PermissionError("the warehouse connection allows external access and is locked that way")
             conn.execute("SET enable_external_access = false")
         if str(locked).lower() not in ("true", "1"):
+            for name, value in reader_budget().items():
+                conn.execute(f"SET {name} = ?", [value])
             conn.execute("SET lock_configuration = true")
     except BaseException:
         conn.close()

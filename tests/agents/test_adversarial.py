@@ -13,6 +13,7 @@ import yaml
 from agents import Refusal, Scope, ask
 from agents.catalog import build_catalog
 from agents.conversations import SQLiteConversationStore
+from agents.errors import QueryFailed
 from agents.guard import run_sql
 
 CORPUS = yaml.safe_load(Path(__file__).with_name("adversarial.yaml").read_text())
@@ -99,3 +100,17 @@ def test_model_replies_are_guarded(synthetic, fingerprint, store, scripted_llm):
         else:
             assert not answer.error, (sql, answer.text)
             assert_in_scope(answer.rows)
+
+
+@pytest.mark.parametrize("sql", CORPUS["sql_within_budget"], ids=lambda s: s[:50])
+def test_safe_queries_are_not_over_blocked(catalog, synthetic, fingerprint, sql):
+    result = run_sql(sql, REP, catalog, settings=synthetic)
+    assert result.rows
+    assert_in_scope(result.rows)
+
+
+@pytest.mark.parametrize("sql", CORPUS["sql_over_budget"], ids=lambda s: s[:50])
+def test_unbounded_queries_are_stopped_by_the_budget(catalog, synthetic, fingerprint, sql):
+    with pytest.raises(QueryFailed) as failed:
+        run_sql(sql, REP, catalog, settings=synthetic, timeout=3)
+    assert_clear(failed.value.message)

@@ -77,7 +77,8 @@ def test_public_marts_are_readable_by_everyone_and_others_refuse_without_a_scope
     ("SELECT 1; DROP TABLE marts.fct_orders", "Exactly one statement"),
     ("WITH a AS (DELETE FROM marts.fct_orders RETURNING *) SELECT * FROM a", "contains DELETE"),
     ("SELECT * INTO evil FROM marts.fct_orders", "contains INTO"),
-    ("SELECT * FROM read_csv('/etc/passwd')", "Table functions"),
+    ("SELECT * FROM read_csv('/etc/passwd')", "reads files"),
+    ("SELECT * FROM range(10)", "not on the list"),
     ("SELECT * FROM '/etc/passwd'", "not a mart"),
     ("SELECT getenv('HOME') FROM marts.fct_orders", "getenv"),
     ("SELECT * FROM main.secrets", "Only the marts schema"),
@@ -86,7 +87,6 @@ def test_public_marts_are_readable_by_everyone_and_others_refuse_without_a_scope
     ("ATTACH '/tmp/x.duckdb' AS x", "Only SELECT"),
     ("PRAGMA database_list", "Only SELECT"),
     ("SELECT * FROM marts.fct_orders -- ; DROP TABLE x", None),
-    ("WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r) SELECT * FROM r, marts.fct_orders", "Recursive"),
     ("SELEC * FROM marts.fct_orders", "not valid SQL"),
 ])
 def test_refusals_are_clear(catalog, synthetic, sql, message):

@@ -70,7 +70,7 @@ def test_at_most_two_corrections(llm_settings, scripted_llm, store):
 
 @pytest.mark.parametrize("sql, message", [
     ("DROP TABLE marts.fct_orders", "Only SELECT"),
-    ("SELECT * FROM read_csv('/etc/passwd')", "Table functions"),
+    ("SELECT * FROM read_csv('/etc/passwd')", "reads files"),
     ("SELECT * FROM marts.fct_orders; DELETE FROM marts.fct_orders", "Exactly one statement"),
 ])
 def test_a_reply_that_writes_or_reads_a_file_is_refused_without_another_try(llm_settings, scripted_llm, store,
