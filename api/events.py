@@ -24,45 +24,55 @@ from sqlalchemy.exc import IntegrityError
 
 from api.db import Database, get_database
 from api.models import WebhookEvent, utcnow
+from api.webhook_signature import event_id_of
+
+__all__ = ["claim_change_events", "enqueue_change_events", "event_id_of", "mark_change_events_processed",
+           "pending_change_events", "release_change_events"]
 
 VENDORS = ("salesforce", "netsuite")
 CLAIM_TIMEOUT = dt.timedelta(minutes=10)
 
 
-def event_id_of(vendor: str, event: dict) -> str | None:
-    """The id a vendor's event is known by (the same rule the emulators' relay puts in X-SCC-Event-Id)."""
-    if vendor == "netsuite":
-        value = event.get("eventId")
-        return str(value) if value else None
-    header = event.get("ChangeEventHeader") or {}
-    if header.get("transactionKey") is None or header.get("sequenceNumber") is None:
+def _text(value, name: str, size: int) -> str | None:
+    if value is None or value == "":
         return None
-    return f"{header['transactionKey']}-{header['sequenceNumber']}"
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f"{name} must be text")
+    return str(value)[:size]
 
 
 def describe(vendor: str, event: dict) -> tuple[str | None, list[str], str | None]:
-    """(object type, record ids, change type) of an event."""
+    """(object type, record ids, change type) of an event; ValueError when a field has the wrong shape."""
     if vendor == "netsuite":
-        action = (event.get("action") or "").upper() or None
-        record = event.get("recordId")
-        return event.get("recordType"), [str(record)] if record is not None else [], action
+        action = _text(event.get("action"), "action", 20)
+        record = _text(event.get("recordId"), "recordId", 64)
+        return (_text(event.get("recordType"), "recordType", 64), [record] if record is not None else [],
+                action.upper() if action else None)
     header = event.get("ChangeEventHeader") or {}
-    return header.get("entityName"), [str(r) for r in header.get("recordIds") or []], header.get("changeType")
+    if not isinstance(header, dict):
+        raise ValueError("ChangeEventHeader must be an object")
+    records = header.get("recordIds") or []
+    if not isinstance(records, list):
+        raise ValueError("ChangeEventHeader.recordIds must be a list")
+    return (_text(header.get("entityName"), "ChangeEventHeader.entityName", 64),
+            [_text(r, "ChangeEventHeader.recordIds", 64) or "" for r in records],
+            _text(header.get("changeType"), "ChangeEventHeader.changeType", 20))
 
 
-def enqueue_change_events(vendor: str, events: list[dict], *, db: Database | None = None) -> dict:
+def enqueue_change_events(vendor: str, events: list[dict], *, event_ids: list[str | None] | None = None,
+                          db: Database | None = None) -> dict:
     """Store vendor change events for orchestration, once per (vendor, event id).
 
-    ``events`` may carry their id in ``_event_id`` (the webhook header); otherwise it is derived from the
-    event. Returns ``{"accepted": [event ids stored now], "duplicates": [event ids seen before]}``.
+    ``event_ids`` (one per event; the webhook's signed ``X-SCC-Event-Id``) name the events; where it is not
+    given the id is the vendor's own (:func:`event_id_of`). Returns ``{"accepted": [event ids stored now],
+    "duplicates": [event ids seen before]}``.
     """
     if vendor not in VENDORS:
         raise ValueError(f"unknown vendor {vendor!r}")
     db = db or get_database()
     accepted, duplicates = [], []
-    for event in events:
-        event = dict(event)
-        event_id = event.pop("_event_id", None) or event_id_of(vendor, event)
+    for index, event in enumerate(events):
+        event_id = (event_ids[index] if event_ids else None) or event_id_of(vendor, event)
         if not event_id:
             raise ValueError("an event has no id")
         object_type, record_ids, change_type = describe(vendor, event)

@@ -11,9 +11,11 @@ import contextlib
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from starlette.responses import JSONResponse
 
+from api.bodies import BoundedJsonMiddleware, validation_error_handler
 from api.cache import make_store, register_local_store
 from api.db import database_url, get_database
 from api.observability import ETagMiddleware, MetricsMiddleware, get_metrics, metrics_endpoint
@@ -81,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def warehouse_unavailable(_request: Request, error: WarehouseUnavailable):
         return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})
 
+    app.add_exception_handler(RequestValidationError, validation_error_handler)  # never echoes the value sent
+
+    app.add_middleware(BoundedJsonMiddleware, settings=settings)  # every JSON body: size, depth, finite numbers
     app.add_middleware(ETagMiddleware)  # inside gzip: tags the uncompressed body
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -91,11 +89,9 @@ class WebhookRelay:
     """POSTs change events to the product's webhooks, signed with the shared secret.
 
     Events arrive from store listeners on any thread; a single asyncio task delivers them in order,
-    retrying a few times with backoff so a restarting API does not lose them.
+    retrying a few times with backoff so a restarting API does not lose them. Each attempt is signed anew
+    (event id, timestamp and body) by :func:`api.webhook_signature.signed_headers`, the receiver's own rule.
     """
-
-    SIGNATURE_HEADER = "X-SCC-Signature"
-    EVENT_ID_HEADER = "X-SCC-Event-Id"
 
     def __init__(self, base_url: str, secret: str, loop: asyncio.AbstractEventLoop):
         self.base_url = base_url.rstrip("/")
@@ -115,28 +111,19 @@ class WebhookRelay:
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait((vendor, event))
 
-    @staticmethod
-    def sign(secret: bytes, body: bytes) -> str:
-        return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-    @staticmethod
-    def event_id(vendor: str, event: dict) -> str:
-        if vendor == "netsuite":
-            return str(event.get("eventId"))
-        header = event.get("ChangeEventHeader", {})
-        return f"{header.get('transactionKey')}-{header.get('sequenceNumber')}"
-
     async def run(self) -> None:
+        from api.webhook_signature import event_id_of, signed_headers
+
         async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
             while True:
                 vendor, event = await self.queue.get()
                 body = json.dumps(event, separators=(",", ":")).encode()
-                headers = {
-                    "Content-Type": "application/json",
-                    self.SIGNATURE_HEADER: self.sign(self.secret, body),
-                    self.EVENT_ID_HEADER: self.event_id(vendor, event),
-                }
+                event_id = event_id_of(vendor, event)
+                if event_id is None:
+                    log.warning("a %s event without its id was not delivered", vendor)
+                    continue
                 for attempt in range(4):
+                    headers = {"Content-Type": "application/json", **signed_headers(self.secret, event_id, body)}
                     try:
                         response = await client.post(f"{self.base_url}/{vendor}", content=body, headers=headers)
                         if response.status_code < 500:

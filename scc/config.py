@@ -102,7 +102,13 @@ class Settings(BaseSettings):
     )
     webhook_secret: SecretStr = Field(
         SecretStr("scc-demo-webhook-secret"),
-        description="Shared secret of the HMAC-SHA256 signature on webhook POSTs (X-SCC-Signature).",
+        description="Shared secret of the HMAC-SHA256 signature on webhook POSTs (X-SCC-Signature over the "
+        "event id, the timestamp and the body).",
+    )
+    webhook_tolerance_seconds: int = Field(
+        300,
+        description="Seconds a webhook delivery's signed X-SCC-Timestamp may be off the API's clock (older: a "
+        "replay, refused with 401).",
     )
     emulator_faults: str = Field(
         "",
@@ -194,6 +200,13 @@ class Settings(BaseSettings):
     api_netsuite_timeout: float = Field(20.0, description="Seconds the write path waits for one NetSuite call.")
     api_netsuite_retries: int = Field(
         2, description="Retries of one NetSuite call of the write path (5xx, 429, timeouts) before it fails."
+    )
+    api_json_max_bytes: int = Field(
+        5 * 1024 * 1024,
+        description="Largest JSON request body (webhooks included) the API reads; larger: 413.",
+    )
+    api_json_max_depth: int = Field(
+        32, description="Deepest nesting of arrays and objects in a JSON request body; deeper: 400."
     )
     api_submit_lease_seconds: int = Field(
         300,

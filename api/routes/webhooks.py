@@ -1,65 +1,65 @@
 """``/webhooks/salesforce`` and ``/webhooks/netsuite``: change events, HMAC-verified, each processed once.
 
-A POST carries one event (or a JSON list of events) signed with the shared secret ``SCC_WEBHOOK_SECRET``:
-``X-SCC-Signature: sha256=<hex HMAC-SHA256 of the raw body>``; the event id comes in ``X-SCC-Event-Id`` (or
-is derived from the event). A bad or missing signature gets 401; an event id seen before is acknowledged
-(200) and not handed on again. New events go to orchestration through :func:`api.events.enqueue_change_events`;
-a deal moved to Closed Won is also pushed to the dashboards as a notable event.
+A POST carries one event (or a JSON list of events), signed with the shared secret ``SCC_WEBHOOK_SECRET`` as
+:mod:`api.webhook_signature` says: ``X-SCC-Signature`` is the HMAC-SHA256 of the event id
+(``X-SCC-Event-Id``), the time of signing (``X-SCC-Timestamp``) and the raw body together. A bad or missing
+signature, or one older than ``SCC_WEBHOOK_TOLERANCE_SECONDS``, gets 401; a body that is not bounded JSON 400
+or 413. The event is stored under its signed id (the events of a list under their own vendor ids, inside the
+signed body), and an id seen before is acknowledged (200) and not handed on again. New events go to
+orchestration through :func:`api.events.enqueue_change_events`; a deal moved to Closed Won is also pushed to
+the dashboards as a notable event.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from api.bodies import BadJson, parse_json
 from api.cache import publish_event
-from api.events import enqueue_change_events, event_id_of
+from api.events import describe, enqueue_change_events, event_id_of
+from api.webhook_signature import SignatureError, verify
 
 log = logging.getLogger("scc.api.webhooks")
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-MAX_BODY = 5 * 1024 * 1024
-
-
-def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
 
 
 async def _receive(request: Request, vendor: Literal["salesforce", "netsuite"]) -> dict:
     settings, metrics = request.app.state.settings, request.app.state.metrics
     body = await request.body()
-    if len(body) > MAX_BODY:
-        raise HTTPException(413, "the body is too large")
-    if not verify_signature(settings.webhook_secret.get_secret_value(), body, request.headers.get("x-scc-signature")):
-        metrics.webhooks.labels(vendor, "bad_signature").inc()
-        raise HTTPException(401, "missing or invalid X-SCC-Signature")
+    if len(body) > settings.api_json_max_bytes:
+        raise HTTPException(413, f"the body is larger than the {settings.api_json_max_bytes:,} bytes accepted")
     try:
-        payload = json.loads(body)
-    except ValueError:
-        raise HTTPException(400, "the body is not JSON") from None
+        signed_id = verify(settings.webhook_secret.get_secret_value(), body, request.headers,
+                           tolerance_seconds=settings.webhook_tolerance_seconds)
+    except SignatureError as error:
+        metrics.webhooks.labels(vendor, "bad_signature").inc()
+        raise HTTPException(401, str(error)) from None
+    try:
+        payload = parse_json(body, max_bytes=settings.api_json_max_bytes, max_depth=settings.api_json_max_depth)
+    except BadJson as error:
+        raise HTTPException(error.status, error.message) from None
     events = payload if isinstance(payload, list) else [payload]
     if not events or not all(isinstance(e, dict) for e in events):
         raise HTTPException(400, "expected an event object or a list of them")
-    header_id = request.headers.get("x-scc-event-id")
-    if header_id and len(events) == 1:
-        events = [{**events[0], "_event_id": header_id}]
-    for event in events:
-        if not (event.get("_event_id") or event_id_of(vendor, event)):
-            raise HTTPException(400, "an event has no id (X-SCC-Event-Id or the vendor's own)")
-    result = await run_in_threadpool(enqueue_change_events, vendor, events, db=request.app.state.db)
+    ids = [signed_id] if len(events) == 1 else [event_id_of(vendor, e) for e in events]
+    if not all(ids):
+        raise HTTPException(400, "each event of a list needs the vendor's own id (NetSuite eventId; Salesforce "
+                                 "ChangeEventHeader transactionKey and sequenceNumber)")
+    for number, event in enumerate(events, start=1):
+        try:
+            describe(vendor, event)
+        except ValueError as error:
+            raise HTTPException(400, f"event {number}: {error}") from None
+    result = await run_in_threadpool(enqueue_change_events, vendor, events, event_ids=ids, db=request.app.state.db)
     metrics.webhooks.labels(vendor, "accepted").inc(len(result["accepted"]))
     metrics.webhooks.labels(vendor, "duplicate").inc(len(result["duplicates"]))
     if result["accepted"] and vendor == "salesforce":
         accepted = set(result["accepted"])
-        fresh = [e for e in events if (e.get("_event_id") or event_id_of(vendor, e)) in accepted]
+        fresh = [event for event, event_id in zip(events, ids) if event_id in accepted]
         await run_in_threadpool(_announce_won_deals, fresh, settings)
     return {"accepted": len(result["accepted"]), "duplicates": len(result["duplicates"]),
             "event_ids": result["accepted"] + result["duplicates"]}
@@ -70,10 +70,10 @@ def _announce_won_deals(events: list[dict], settings) -> None:
     from api.services.warehouse import WarehouseUnavailable, fetch_dicts
 
     for event in events:
-        header = event.get("ChangeEventHeader") or {}
-        if header.get("entityName") != "Opportunity" or event.get("StageName") != "Closed Won":
+        entity, record_ids, _ = describe("salesforce", event)
+        if entity != "Opportunity" or event.get("StageName") != "Closed Won":
             continue
-        for opportunity_id in header.get("recordIds") or []:
+        for opportunity_id in record_ids:
             try:
                 rows = fetch_dicts(
                     "SELECT o.opportunity_name, o.rep_id, o.territory, o.amount, c.customer_name "

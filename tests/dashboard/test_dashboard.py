@@ -185,7 +185,7 @@ def _create_netsuite_order(emulators, customer: dict, product: dict, quantity: i
 
 def _deliver_webhook(api, record_id: str) -> None:
     """The record notification the NetSuite emulator's relay sends, signed the same way."""
-    from emulators.server import WebhookRelay
+    from api.webhook_signature import event_id_of, signed_headers
     from scc.config import get_settings
 
     event = {"eventId": str(uuid.uuid4()), "recordType": "salesOrder", "recordId": record_id, "action": "create",
@@ -194,8 +194,7 @@ def _deliver_webhook(api, record_id: str) -> None:
     secret = get_settings().webhook_secret.get_secret_value().encode()
     with api.client() as client:
         response = client.post("/webhooks/netsuite", content=raw, headers={
-            "Content-Type": "application/json", WebhookRelay.SIGNATURE_HEADER: WebhookRelay.sign(secret, raw),
-            WebhookRelay.EVENT_ID_HEADER: WebhookRelay.event_id("netsuite", event)})
+            "Content-Type": "application/json", **signed_headers(secret, event_id_of("netsuite", event), raw)})
     assert response.status_code == 200 and response.json()["accepted"] == 1, response.text
 
 
