@@ -97,18 +97,3 @@ def parse_datetime(value: str | dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(dt.timezone.utc)
-
-
-def cursor_start(incremental) -> dt.datetime:
-    """Where a ``dlt.sources.incremental`` on a timestamp column starts, as an aware UTC datetime.
-
-    Cursors saved before the sources yielded arrow tables are text (the vendor's datetime string), which
-    arrow cannot compare with a timestamp column: they are parsed and handed back to the incremental as
-    its start, so a pipeline state from then resumes where it stopped. The first page saves the cursor
-    as a timestamp.
-    """
-    value = incremental.last_value
-    if isinstance(value, str):
-        value = parse_datetime(value)
-        incremental.start_value = value
-    return parse_datetime(value)

@@ -84,6 +84,22 @@ class Settings(BaseSettings):
     salesforce_daily_budget_share: float = Field(
         0.8, description="Share of the Salesforce daily API budget a sync may use before it stops."
     )
+    # The cursor discipline (pipelines/cursors.py): each incremental read starts where the previous read
+    # STARTED, less this lag. The lag covers the source's clock skew against ours and its commit latency
+    # (a change is stamped when its transaction starts, but visible only once it commits). Each second of
+    # lag re-reads one second's changes per run; `scc sync --verify` catches anything committed later.
+    salesforce_cursor_lag_seconds: float = Field(
+        15.0, ge=0, description="Seconds each Salesforce read reaches back before the previous read's start "
+        "(SystemModstamp clock skew and commit latency; raise it for long Bulk API or batch Apex jobs).",
+    )
+    netsuite_cursor_lag_seconds: float = Field(
+        15.0, ge=0, description="Seconds each NetSuite read reaches back before the previous read's start "
+        "(lastmodifieddate clock skew and commit latency; raise it for long scheduled or map/reduce scripts).",
+    )
+    sync_verify_range_rows: int = Field(
+        5000, ge=1, description="Rows per key range `scc sync --verify` compares with the source (count and "
+        "newest modification stamp per range); a drifted range is re-read whole.",
+    )
 
     # --- demo company --------------------------------------------------------------------------
     demo_seed: int = Field(42, description="Seed of the generated demo company.")

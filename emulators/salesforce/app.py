@@ -925,7 +925,8 @@ class _Api:
             if request.method == "GET":
                 return _json(self.store.get(obj, rid))
             if request.method == "PATCH":
-                return _json({"changed": self.store.update(obj, rid, _parse_body(body))})
+                latency = float(request.query_params.get("commit_latency", 0))  # seconds; see store.update
+                return _json({"changed": self.store.update(obj, rid, _parse_body(body), commit_latency=latency)})
             self.store.delete(obj, rid)
             return _json({"deleted": rid})
 

@@ -339,13 +339,18 @@ class SalesforceStore:
         if callback in self._listeners:
             self._listeners.remove(callback)
 
-    def _transaction(self, work: Callable[[sqlite3.Connection, dt.datetime], list[dict]]) -> Any:
-        """Run ``work(conn, stamp)`` in one write transaction; it returns ``(result, events)``."""
+    def _transaction(
+        self, work: Callable[[sqlite3.Connection, dt.datetime], list[dict]], commit_latency: float = 0.0
+    ) -> Any:
+        """Run ``work(conn, stamp)`` in one write transaction; it returns ``(result, events)``. The stamp is
+        ``commit_latency`` seconds older than the commit (0: the store's monotonic clock)."""
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 stamp = self._next_stamp(conn)
+                if commit_latency:
+                    stamp -= dt.timedelta(seconds=commit_latency)
                 result, events = work(conn, stamp)
                 conn.execute("COMMIT")
             except BaseException:
@@ -400,8 +405,14 @@ class SalesforceStore:
 
         return self._transaction(work)
 
-    def update(self, obj: str, record_id: str, fields: dict, *, user_id: str | None = None) -> list[str]:
-        """Update a record; returns the changed field names (derived ones included)."""
+    def update(
+        self, obj: str, record_id: str, fields: dict, *, user_id: str | None = None, commit_latency: float = 0.0
+    ) -> list[str]:
+        """Update a record; returns the changed field names (derived ones included).
+
+        ``commit_latency`` (seconds; tests, through the admin API) stamps the change that long before it
+        commits, as Salesforce does with a transaction that ran that long: a reader that started in between
+        sees neither the change nor, until then, anything stamped after it."""
         info = self.object_info(obj)
         if info.name in _NOT_CREATEABLE:
             raise SalesforceError(
@@ -437,7 +448,7 @@ class SalesforceStore:
             event = self._event(info.name, rid, "UPDATE", event_fields, body, stamp, user)
             return changed, [event]
 
-        return self._transaction(work)
+        return self._transaction(work, commit_latency)
 
     def delete(self, obj: str, record_id: str, *, user_id: str | None = None) -> None:
         """Move a record to the recycle bin (``IsDeleted = 1``, ``SystemModstamp`` = deletion time)."""

@@ -3,9 +3,13 @@ invoices with their lines, all through SuiteQL.
 
 * Incremental on ``lastmodifieddate`` and merged on the internal id; lines are re-read for every changed
   transaction and merged on the transaction (``merge_key``), so a line removed in NetSuite goes too.
-* Deletions come from SuiteQL's ``deletedrecord`` table and remove the record (and its lines).
+  Each read starts where the previous one *started*, less ``SCC_NETSUITE_CURSOR_LAG_SECONDS``
+  (:mod:`pipelines.cursors`), so nothing changed while a read runs is left behind its cursor.
+* Deletions come from SuiteQL's ``deletedrecord`` table over the same window and remove the record (and
+  its lines).
 * Pages are cut by key (``WHERE id > :last ORDER BY id``), never by offset alone, since SuiteQL stops at
-  100,000 rows per query.
+  100,000 rows per query; a page by offset is checked for rows that moved meanwhile
+  (:meth:`NetSuiteClient.keyset_pages`).
 * Small reference tables (inventory, employees, locations) are re-read whole each run, paged by offset.
 SuiteQL returns every value as text; dates only as ``M/D/YYYY`` unless formatted, so the queries
 format them with ``TO_CHAR``, and the rows go to dlt as arrow tables with every column typed
@@ -21,13 +25,13 @@ from dataclasses import dataclass
 import dlt
 import pyarrow as pa
 
-from pipelines.arrow import cursor_start, page_table, parse_datetime, table_batches
+from pipelines.arrow import page_table, parse_datetime, table_batches
+from pipelines.cursors import ReadWindow
 from pipelines.netsuite.client import NetSuiteClient
 from pipelines.progress import SyncProgress
 from scc.config import Settings, get_settings
 
 EPOCH = "1970-01-01 00:00:00"
-START = parse_datetime(EPOCH)  # the cursors' initial value: a timestamp, as the arrow columns are
 _DATETIME = "'YYYY-MM-DD HH24:MI:SS'"
 _DATE = "'YYYY-MM-DD'"
 _DLT_TYPES = {"int": "bigint", "float": "double", "text": "text", "date": "date", "datetime": "timestamp"}
@@ -118,11 +122,14 @@ def _dlt_types(columns: dict[str, str], *, deletable: bool) -> dict[str, str]:
     return types
 
 
-def _dlt_columns(columns: dict[str, str], *, deletable: bool) -> dict:
+def _dlt_columns(columns: dict[str, str], *, deletable: bool, stamp: str | None = None) -> dict:
     types = _dlt_types(columns, deletable=deletable)
     hints = {name: {"data_type": kind, "nullable": True} for name, kind in types.items()}
     if deletable:
         hints["_deleted"]["hard_delete"] = True
+    if stamp:
+        # A record twice in one load (read, then its deletion marker) keeps its newest version.
+        hints[stamp]["dedup_sort"] = "desc"
     return hints
 
 
@@ -143,9 +150,9 @@ def netsuite_source(
         if table.incremental:
             resource = dlt.resource(
                 _incremental_rows, name=table.name, primary_key=table.key, write_disposition="merge",
-                columns=_dlt_columns(table.columns, deletable=True),
+                columns=_dlt_columns(table.columns, deletable=True, stamp="lastmodifieddate"),
             )
-            yield resource(client, progress, table)
+            yield resource(client, progress, table, settings.netsuite_cursor_lag_seconds)
         else:
             resource = dlt.resource(
                 _all_rows, name=table.name, write_disposition="replace",
@@ -159,7 +166,7 @@ def netsuite_source(
             _line_rows, name=name, primary_key="uniquekey", merge_key="transaction", write_disposition="merge",
             columns=_dlt_columns(_LINE_TYPES, deletable=True),
         )
-        yield resource(client, progress, name, tran_type, deleted_type)
+        yield resource(client, progress, name, tran_type, deleted_type, settings.netsuite_cursor_lag_seconds)
 
 
 def _since_clause(column: str, since: str | dt.datetime) -> str:
@@ -167,21 +174,19 @@ def _since_clause(column: str, since: str | dt.datetime) -> str:
     return f"{column} >= TO_TIMESTAMP('{text}', {_DATETIME})"
 
 
-def _incremental_rows(
-    client: NetSuiteClient,
-    progress: SyncProgress,
-    table: Table,
-    modified=dlt.sources.incremental("lastmodifieddate", initial_value=START),
-) -> Iterator[pa.Table]:
-    since = cursor_start(modified)
+def _incremental_rows(client: NetSuiteClient, progress: SyncProgress, table: Table, lag: float) -> Iterator[pa.Table]:
+    window = ReadWindow.open(lag, legacy_cursor="lastmodifieddate")
     types = _dlt_types(table.columns, deletable=True)
     progress.start(table.name)
-    pages = client.keyset_pages(table.query(since), f"r.{table.key}")
-    yield from table_batches(_counted(pages, progress, table.name), types, as_text=True)
-    if table.deleted_type and since != START:
-        deleted = _deleted_markers(client, progress, table.name, table.deleted_type, since, key=table.key)
+    # Deletions first: a record deleted after this point is absent from the scan, and in the next
+    # window's feed; read after the scan, a marker could share a load with a version read before it.
+    if table.deleted_type and not window.first:
+        deleted = _deleted_markers(client, progress, table.name, table.deleted_type, window.since, key=table.key)
         for markers in deleted:
             yield page_table(markers, types)
+    pages = client.keyset_pages(table.query(window.since), f"r.{table.key}")
+    yield from table_batches(_counted(pages, progress, table.name), types, as_text=True)
+    window.close()
     progress.finish(table.name)
 
 
@@ -199,16 +204,17 @@ def _line_rows(
     name: str,
     tran_type: str,
     deleted_type: str,
-    modified=dlt.sources.incremental("transaction_lastmodified", initial_value=START),
+    lag: float,
 ) -> Iterator[pa.Table]:
-    since = cursor_start(modified)
+    window = ReadWindow.open(lag, legacy_cursor="transaction_lastmodified")
     types = _dlt_types(_LINE_TYPES, deletable=True)
     progress.start(name)
-    pages = client.keyset_pages(line_query(tran_type, since), "l.uniquekey")
-    yield from table_batches(_counted(pages, progress, name), types, as_text=True)
-    if since != START:
-        for markers in _deleted_markers(client, progress, name, deleted_type, since, key="transaction"):
+    if not window.first:  # deletions first, as for the transactions themselves
+        for markers in _deleted_markers(client, progress, name, deleted_type, window.since, key="transaction"):
             yield page_table(markers, types)
+    pages = client.keyset_pages(line_query(tran_type, window.since), "l.uniquekey")
+    yield from table_batches(_counted(pages, progress, name), types, as_text=True)
+    window.close()
     progress.finish(name)
 
 

@@ -66,17 +66,30 @@ class NetSuiteClient:
         the next window starts after the last key seen. ``query`` must contain ``{after}`` where the
         key condition goes and order by ``key`` ascending; ``key_alias`` is the key's name in the
         returned rows (default: the part after the last dot).
+
+        SuiteQL runs the query again for every page, so rows can move between pages: a record deleted
+        behind the offset meanwhile shifts every later row one place up, and the next offset would skip
+        one. So each page after the first starts one row early, on the last row already read; when that
+        row is not the one expected, the rows moved, and a new window starts after the last key read,
+        which cannot skip anything.
         """
         alias = key_alias or key.rsplit(".", 1)[-1]
         after = -1
         while True:
             window = query.format(after=f"{key} > {after}")
-            offset = 0
+            offset = 0  # rows of this window read so far
             while True:
-                page = self.suiteql(window, offset=offset)
+                overlap = 1 if offset else 0
+                page = self.suiteql(
+                    window, limit=min(self.page_size + overlap, MAX_PAGE), offset=offset - overlap
+                )
                 items = page.get("items", [])
                 for item in items:
                     item.pop("links", None)
+                if overlap:
+                    if not items or int(items[0][alias]) != after:
+                        break  # the rows moved: go on in a new window after the last key read
+                    items = items[1:]
                 if items:
                     yield items
                     after = int(items[-1][alias])

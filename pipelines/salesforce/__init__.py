@@ -4,8 +4,10 @@
 * Incremental on ``SystemModstamp`` (Salesforce bumps it on every change, deletes included), merged on
   ``Id``. Reads use ``queryAll`` so deleted rows come back with ``IsDeleted = true`` and are removed from
   the warehouse (a ``hard_delete`` column); ``deleted/`` covers records purged from the recycle bin.
-* dlt keeps the cursor in the pipeline state, committed with each load: a run killed at any point starts
-  again from the last committed cursor, and the merge makes the overlap harmless (no gaps, no duplicates).
+* Each read starts where the previous one *started*, less ``SCC_SALESFORCE_CURSOR_LAG_SECONDS``
+  (:mod:`pipelines.cursors`): what changed while a read ran is read again next time. The cursor is in
+  the pipeline state, committed with each load: a run killed at any point starts again from the last
+  committed cursor, and the merge makes the overlap harmless (no gaps, no duplicates).
 * Records go to dlt as arrow tables typed from ``describe`` (:mod:`pipelines.arrow`), which dlt filters
   and writes without visiting every row.
 """
@@ -17,7 +19,8 @@ from collections.abc import Iterator
 
 import dlt
 
-from pipelines.arrow import cursor_start, page_table, parse_datetime, table_batches
+from pipelines.arrow import page_table, parse_datetime, table_batches
+from pipelines.cursors import ReadWindow
 from pipelines.progress import SyncProgress
 from pipelines.salesforce.client import SalesforceClient
 from scc.config import Settings, get_settings
@@ -25,7 +28,6 @@ from scc.config import Settings, get_settings
 OBJECTS = ("Account", "Contact", "Opportunity", "OpportunityHistory", "Task", "Event", "User")
 CURSOR = "SystemModstamp"
 EPOCH = "1970-01-01T00:00:00.000+0000"
-START = parse_datetime(EPOCH)  # the cursor's initial value: a timestamp, as the arrow column is
 # Objects the getDeleted resource supports (history rows and users are never purged that way).
 PURGEABLE = {"Account", "Contact", "Opportunity", "Task", "Event"}
 # Field types we cannot select in a flat SOQL query.
@@ -73,7 +75,7 @@ def salesforce_source(
     client = client or SalesforceClient(settings, progress)
     for sobject in objects:
         resource = dlt.resource(_records, name=sobject, primary_key="Id", write_disposition="merge")
-        yield resource(client, progress, sobject)
+        yield resource(client, progress, sobject, settings.salesforce_cursor_lag_seconds)
 
 
 def column_hints(describe: dict) -> dict:
@@ -84,25 +86,26 @@ def column_hints(describe: dict) -> dict:
     }
     if "IsDeleted" in columns:
         columns["IsDeleted"]["hard_delete"] = True
+    if CURSOR in columns:
+        # A record twice in one load (a purge marker and an undeleted version) keeps its newest version.
+        columns[CURSOR]["dedup_sort"] = "desc"
     return columns
 
 
-def _records(
-    client: SalesforceClient,
-    progress: SyncProgress,
-    sobject: str,
-    modified=dlt.sources.incremental(CURSOR, initial_value=START),
-) -> Iterator:
+def _records(client: SalesforceClient, progress: SyncProgress, sobject: str, lag: float) -> Iterator:
+    window = ReadWindow.open(lag, legacy_cursor=CURSOR)
     columns = column_hints(client.describe(sobject))
     types = {name: hint["data_type"] for name, hint in columns.items()}
     yield dlt.mark.with_hints([], dlt.mark.make_hints(columns=columns))
-    since = cursor_start(modified)
     progress.start(sobject)
-    pages = client.query_pages(build_soql(sobject, list(columns), since), include_deleted=True)
-    yield from table_batches(_counted(pages, progress, sobject), types)
-    if sobject in PURGEABLE and since != START:
-        for markers in _purged(client, progress, sobject, since):
+    # Purged records first (the deletion feed; queryAll's IsDeleted rows come with the scan): a record
+    # purged after this point is in the next window's feed.
+    if sobject in PURGEABLE and not window.first:
+        for markers in _purged(client, progress, sobject, window.since):
             yield page_table(markers, types)
+    pages = client.query_pages(build_soql(sobject, list(columns), window.since), include_deleted=True)
+    yield from table_batches(_counted(pages, progress, sobject), types)
+    window.close()
     progress.finish(sobject)
 
 

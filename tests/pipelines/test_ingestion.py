@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from pipelines.arrow import parse_datetime
 from pipelines.netsuite import TABLES as NETSUITE_TABLES
 from pipelines.run import pipeline_for, sync
 from scc.config import reset_settings_cache
@@ -66,21 +67,29 @@ def test_full_then_incremental_sync_is_exact(emulators):
         assert incremental_rows(result) < 0.01 * full.progress.total_rows, result.progress
 
 
-def test_cursors_saved_as_text_by_earlier_versions_still_resume(emulators):
-    """Pipelines that yielded dict rows saved each cursor as the vendor's datetime text, not a timestamp."""
+def test_cursors_saved_by_earlier_versions_still_resume(emulators):
+    """Earlier versions kept a ``dlt.sources.incremental`` cursor per resource (the newest stamp read; as
+    the vendor's datetime text before the sources yielded arrow tables): a warehouse they loaded resumes
+    from it, less the lag, and saves the start-time cursor from then on."""
     as_text = {
         "salesforce": lambda v: v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}+0000",
         "netsuite": lambda v: v.strftime("%Y-%m-%d %H:%M:%S"),
     }
     for source, text in as_text.items():
         with pipeline_for(source).managed_state() as state:
-            resources = state["sources"][source]["resources"].values()
-            cursors = [c for r in resources for c in r.get("incremental", {}).values()]
-            for cursor in cursors:
-                cursor["last_value"] = text(cursor["last_value"])
-        assert cursors
+            resources = state["sources"][source]["resources"]
+            for name, resource in resources.items():
+                if "read_window" in resource:
+                    started = parse_datetime(resource.pop("read_window")["started"])
+                    column = {"salesforce": "SystemModstamp"}.get(source) or (
+                        "transaction_lastmodified" if name.endswith("_lines") else "lastmodifieddate")
+                    resource["incremental"] = {column: {"last_value": text(started)}}
+        assert any("incremental" in r for r in resources.values())
         result = sync(source)
         assert incremental_rows(result) < 100, result.progress
+        resources = pipeline_for(source).state["sources"][source]["resources"]
+        assert not any("incremental" in r for r in resources.values())
+        assert all("read_window" in r for r in resources.values() if r)
     check_exact(emulators)
 
 
