@@ -17,7 +17,8 @@ from pathlib import Path
 
 from benchmarks.common import RESULTS_DIR, SCALES_VARIABLE, machine_description, render_results
 
-BENCHMARKS = ["generation", "emulators", "ingestion", "marts", "agents", "api", "freshness", "dashboard", "insights"]
+BENCHMARKS = ["generation", "emulators", "ingestion", "marts", "agents", "heldout", "api", "freshness", "dashboard",
+              "insights"]
 
 
 def main(argv: list[str] | None = None) -> int:

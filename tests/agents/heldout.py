@@ -134,11 +134,11 @@ WHERE t.type = 'SalesOrd';
 
 -- Sales order item lines (the main line left out), with the item and the order's attribution.
 CREATE TEMP VIEW order_lines AS
-SELECT l.uniquekey AS line_id, o.order_id, o.order_number, o.order_date, o.status, o.status_group, o.is_booked,
-       o.customer_id, o.customer_name, o.rep_id, o.rep_name, o.territory, o.region,
-       i.id AS product_id, i.itemid AS sku, i.displayname AS product_name, i.custitem_scc_category AS category,
-       l.quantity, l.rate AS unit_price, l.foreignamount AS amount, l.quantityshiprecv AS quantity_fulfilled,
-       l.quantitybilled AS quantity_billed
+SELECT l.uniquekey AS line_id, o.order_id, o.order_number, o.order_date, o.status, o.status_group,
+       o.is_booked, o.customer_id, o.customer_name, o.rep_id, o.rep_name, o.territory, o.region,
+       i.id AS product_id, i.itemid AS sku, i.displayname AS product_name,
+       i.custitem_scc_category AS category, l.quantity, l.rate AS unit_price, l.foreignamount AS amount,
+       l.quantityshiprecv AS quantity_fulfilled, l.quantitybilled AS quantity_billed
 FROM ns.transactionline l
 JOIN orders o ON o.order_id = l."transaction"
 JOIN ns.item i ON i.id = l.item
@@ -146,12 +146,15 @@ WHERE l.mainline = 'F';
 
 -- Items with stock summed over the locations.
 CREATE TEMP VIEW products AS
-SELECT i.id AS product_id, i.itemid AS sku, i.displayname AS product_name, i.custitem_scc_category AS category,
-       i.baseprice AS list_price, i.custitem_scc_min_price AS min_price, i.cost AS unit_cost,
+SELECT i.id AS product_id, i.itemid AS sku, i.displayname AS product_name,
+       i.custitem_scc_category AS category, i.baseprice AS list_price, i.custitem_scc_min_price AS min_price,
+       i.cost AS unit_cost,
        i.isinactive = 'F' AS is_active,
        (SELECT sum(quantityonhand) FROM ns.inventoryitemlocations s WHERE s.item = i.id) AS quantity_on_hand,
-       (SELECT sum(quantityavailable) FROM ns.inventoryitemlocations s WHERE s.item = i.id) AS quantity_available,
-       (SELECT sum(quantitybackordered) FROM ns.inventoryitemlocations s WHERE s.item = i.id) AS quantity_backordered
+       (SELECT sum(quantityavailable) FROM ns.inventoryitemlocations s WHERE s.item = i.id)
+           AS quantity_available,
+       (SELECT sum(quantitybackordered) FROM ns.inventoryitemlocations s WHERE s.item = i.id)
+           AS quantity_backordered
 FROM ns.item i;
 
 -- Invoices: open (A) or paid (B); days overdue counted to today for open invoices past due.
@@ -175,7 +178,8 @@ SELECT o."Id" AS opportunity_id, o."Name" AS opportunity_name, o."StageName" AS 
        o."Probability" AS probability, o."Amount" * o."Probability" / 100.0 AS weighted_amount,
        o."ForecastCategoryName" AS forecast_category, o."CloseDate" AS close_date,
        substr(o."CreatedDate", 1, 10) AS created_date, o."IsClosed" AS is_closed, o."IsWon" AS is_won,
-       o."IsClosed" = 1 AND o."IsWon" = 0 AS is_lost, o."Type" AS opportunity_type, o."LeadSource" AS lead_source,
+       o."IsClosed" = 1 AND o."IsWon" = 0 AS is_lost, o."Type" AS opportunity_type,
+       o."LeadSource" AS lead_source,
        o."Product_Category__c" AS product_category, o."LastActivityDate" AS last_activity_date,
        cu.customer_id, cu.customer_name, o."OwnerId" AS rep_id, u.rep_name, u.territory, u.region
 FROM sf."Opportunity" o
@@ -186,7 +190,8 @@ WHERE o."IsDeleted" = 0;
 -- Opportunity history rows (one per stage, amount or close-date change), deleted ones left out.
 CREATE TEMP VIEW opportunity_history AS
 SELECT h."OpportunityId" AS opportunity_id, h."StageName" AS stage, h."Amount" AS amount,
-       h."CloseDate" AS close_date, h."CreatedDate" AS changed_at, substr(h."CreatedDate", 1, 10) AS changed_date,
+       h."CloseDate" AS close_date, h."CreatedDate" AS changed_at,
+       substr(h."CreatedDate", 1, 10) AS changed_date,
        h."Id" AS history_id
 FROM sf."OpportunityHistory" h WHERE h."IsDeleted" = 0;
 
@@ -214,7 +219,8 @@ class GoldStore:
         self.conn.execute("ATTACH DATABASE ? AS ns", (f"file:{netsuite}?mode=ro",))
         self.conn.execute("CREATE TEMP TABLE customers_matched (customer_id TEXT, customer_name TEXT, "
                           "salesforce_account_id TEXT, netsuite_customer_id INTEGER, rep_id TEXT)")
-        self.conn.executemany("INSERT INTO customers_matched VALUES (?, ?, ?, ?, ?)", _match_customers(self.conn))
+        self.conn.executemany("INSERT INTO customers_matched VALUES (?, ?, ?, ?, ?)",
+                              _match_customers(self.conn))
         for statement in VIEWS.split(";\n"):
             if statement.strip():
                 self.conn.execute(statement.replace(":today", f"'{today.isoformat()}'"))
@@ -233,7 +239,8 @@ class GoldStore:
         self.conn.close()
 
 
-def generate_company(out_dir: Path, *, scale: float = SCALE, seed: int = SEED, today: dt.date = TODAY) -> Path:
+def generate_company(out_dir: Path, *, scale: float = SCALE, seed: int = SEED,
+                     today: dt.date = TODAY) -> Path:
     """The demo company the held-out set was written on (the tests' one: scale 0.05, seed 42)."""
     from emulators.demo_company import generate_company as generate
 
@@ -268,7 +275,8 @@ def _candidates(answer) -> list[tuple[list, list, bool]]:
     if parts and not answer.rows:
         out += [(p.columns, p.rows, p.truncated) for p in parts]
         if len({len(p.columns) for p in parts}) == 1:
-            out.append((parts[0].columns, [r for p in parts for r in p.rows], any(p.truncated for p in parts)))
+            rows = [r for p in parts for r in p.rows]
+            out.append((parts[0].columns, rows, any(p.truncated for p in parts)))
     return out
 
 
@@ -283,8 +291,10 @@ def judge(question: dict, gold_rows: list[tuple] | None, answer) -> tuple[bool, 
         return False, f"error: {answer.text}"
     golds = [gold_rows]
     if question.get("ratio"):
-        golds.append([tuple(v * 100 if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in r)
-                      for r in gold_rows])
+        def percent(v):
+            return v * 100 if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+        golds.append([tuple(percent(v) for v in r) for r in gold_rows])
     why = ""
     for g in golds:
         for columns, rows, truncated in _candidates(answer):
@@ -352,7 +362,8 @@ def measure(questions: list[dict], *, settings, company_dir: Path, store=None) -
         parent = q.get("follow_up_of")
         conversation = conversations.get(parent) if parent else None
         started = time.perf_counter()
-        answer = ask(q["question"], scopes[q["id"]], conversation_id=conversation, settings=settings, store=store)
+        answer = ask(q["question"], scopes[q["id"]], conversation_id=conversation, settings=settings,
+                     store=store)
         seconds = time.perf_counter() - started
         conversations[q["id"]] = answer.conversation_id
         ok, why = judge(q, golds[q["id"]], answer)

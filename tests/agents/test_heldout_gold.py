@@ -38,7 +38,7 @@ def test_the_set_is_large_and_covers_every_class():
 @pytest.mark.parametrize("q", QUESTIONS, ids=[q["id"] for q in QUESTIONS])
 def test_each_entry_is_well_formed(q):
     assert q["class"] in CLASSES and q["question"].strip()
-    assert ("gold" in q) != ("expect" in q), "a question has either gold SQL or an expected refusal/clarification"
+    assert ("gold" in q) != ("expect" in q), "either gold SQL or an expected refusal or clarification"
     if "expect" in q:
         assert q["expect"] in DECLINE
     if q.get("follow_up_of"):
