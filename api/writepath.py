@@ -229,6 +229,51 @@ def _money(value) -> float:
     return float(Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def price_check(price: float, low: float, high: float) -> dict:
+    if low <= price <= high:
+        return {"ok": True, "message": f"{price:,.2f} is within {low:,.2f}–{high:,.2f}"}
+    return {"ok": False, "message": f"{price:,.2f} is outside the allowed {low:,.2f}–{high:,.2f}"}
+
+
+def stock_checks(lines: list[dict]) -> dict[int, dict]:
+    """The stock check of each line with an item: the quantities of every line of the same item together
+    against what is available (two lines of 300 of an item with 400 in stock ask 600, not 300 twice)."""
+    asked: dict[str, float] = {}
+    numbers: dict[str, list[int]] = {}
+    for line in lines:
+        if line.get("product_id") is not None and (line.get("quantity") or 0) > 0:
+            item = str(line["product_id"])
+            asked[item] = asked.get(item, 0.0) + float(line["quantity"])
+            numbers.setdefault(item, []).append(line["line"])
+    checks = {}
+    for line in lines:
+        if line.get("product_id") is None:
+            continue
+        item = str(line["product_id"])
+        available, total = float(line.get("quantity_available") or 0), asked.get(item, 0.0)
+        together = numbers.get(item, [])
+        wanted = (f"{total:,.0f} asked on lines {', '.join(map(str, together))} together" if len(together) > 1
+                  else f"{total:,.0f} asked")
+        checks[line["line"]] = ({"ok": True, "message": f"{available:,.0f} available, {wanted}"}
+                                if total <= available else
+                                {"ok": False, "message": f"only {available:,.0f} available, {wanted}"})
+    return checks
+
+
+def credit_check(customer: dict | None, total: float) -> dict:
+    """Open balance + this order within the customer's credit limit (``credit_limit``, ``open_balance``)."""
+    if customer is None:
+        return {"ok": None, "message": "not checked: no customer yet"}
+    if customer.get("credit_limit") is None:
+        return {"ok": True, "message": "the customer has no credit limit"}
+    limit, balance = float(customer["credit_limit"]), float(customer.get("open_balance") or 0)
+    if balance + total <= limit + 0.005:
+        return {"ok": True, "message": f"open balance {balance:,.2f} + this order {total:,.2f} is within the "
+                                       f"limit of {limit:,.2f}"}
+    return {"ok": False, "message": f"open balance {balance:,.2f} + this order {total:,.2f} exceeds the limit of "
+                                    f"{limit:,.2f} (headroom {limit - balance:,.2f})"}
+
+
 def build_draft(request: dict, scope: Scope, settings: Settings | None = None) -> tuple[dict, dict, bool]:
     """Resolve and check a requested order. ``request``: ``{"customer": {"query"|"customer_id"}, "lines":
     [{"query"|"product_id", "quantity", "unit_price"}], "memo"}``. Returns (draft, checks, valid)."""
@@ -252,31 +297,18 @@ def build_draft(request: dict, scope: Scope, settings: Settings | None = None) -
         if product is not None:
             price = asked_price if asked_price is not None else float(product["list_price"] or 0)
             low, high = float(product["min_price"] or 0), float(product["list_price"] or 0)
-            available = float(product.get("quantity_available") or 0)
             line.update(product_id=product["product_id"], sku=product["sku"], product_name=product["product_name"],
                         unit_price=_money(price), amount=_money(price * quantity), list_price=high, min_price=low,
-                        quantity_available=available)
-            check["price"] = ({"ok": True, "message": f"{price:,.2f} is within {low:,.2f}–{high:,.2f}"}
-                              if low <= price <= high else
-                              {"ok": False, "message": f"{price:,.2f} is outside the allowed {low:,.2f}–{high:,.2f}"})
-            check["stock"] = ({"ok": True, "message": f"{available:,.0f} available"}
-                              if quantity <= available else
-                              {"ok": False, "message": f"only {available:,.0f} available, {quantity:,.0f} asked"})
+                        quantity_available=float(product.get("quantity_available") or 0))
+            check["price"] = price_check(price, low, high)
         lines.append(line)
         line_checks.append(check)
+    stock = stock_checks(lines)
+    for check in line_checks:
+        if check["line"] in stock:
+            check["stock"] = stock[check["line"]]
     total = _money(sum(line.get("amount") or 0 for line in lines))
-    if customer is None:
-        credit = {"ok": None, "message": "not checked: no customer yet"}
-    elif customer.get("credit_limit") is None:
-        credit = {"ok": True, "message": "the customer has no credit limit"}
-    else:
-        limit, balance = float(customer["credit_limit"]), float(customer.get("open_balance") or 0)
-        headroom = limit - balance
-        credit = ({"ok": True, "message": f"open balance {balance:,.2f} + this order {total:,.2f} is within "
-                                          f"the limit of {limit:,.2f}"}
-                  if balance + total <= limit + 0.005 else
-                  {"ok": False, "message": f"open balance {balance:,.2f} + this order {total:,.2f} exceeds the "
-                                           f"limit of {limit:,.2f} (headroom {headroom:,.2f})"})
+    credit = credit_check(customer, total)
     lines_check = {"ok": bool(lines), "message": f"{len(lines)} line(s)" if lines else "no order lines"}
     all_checks = [customer_check, credit, lines_check] + [
         c for check in line_checks for key, c in check.items() if key != "line"
@@ -294,6 +326,33 @@ def build_draft(request: dict, scope: Scope, settings: Settings | None = None) -
     checks = {"customer": customer_check, "lines": line_checks, "credit": credit, "has_lines": lines_check,
               "valid": valid}
     return draft, checks, valid
+
+
+def recheck(draft: dict, checks: dict, world: dict) -> tuple[dict, list[str]]:
+    """The draft's price, stock and credit checks again on the world as it is now (``world`` from
+    :meth:`NetSuiteWriter.current_facts`: each item's prices, stock and whether it is sold, the customer's
+    credit limit and balance). Returns (the checks with those results, the names of the failed ones)."""
+    items, customer = world.get("items", {}), world.get("customer")
+    lines = [{**line, "quantity_available": (items.get(str(line.get("product_id"))) or {}).get("available", 0.0)}
+             for line in draft.get("lines") or []]
+    stock = stock_checks(lines)
+    line_checks = []
+    for line, old in zip(lines, checks.get("lines") or [{} for _ in lines]):
+        item = items.get(str(line.get("product_id")))
+        check = {**old, "line": line["line"]}
+        if item is None or not item["active"]:
+            check["product"] = {"ok": False, "message": f"{line.get('sku') or line.get('product_id')} is no longer "
+                                                       "sold", "choices": []}
+        else:
+            check["price"] = price_check(float(line.get("unit_price") or 0), item["min_price"], item["list_price"])
+            check["stock"] = stock[line["line"]]
+        line_checks.append(check)
+    credit = credit_check(customer, float(draft.get("total") or 0)) if customer is not None else \
+        {"ok": False, "message": "the customer is no longer in NetSuite"}
+    rechecked = {**checks, "lines": line_checks, "credit": credit}
+    failed = failed_checks(rechecked)
+    rechecked["valid"] = not failed
+    return rechecked, failed
 
 
 def request_of(draft: dict) -> dict:
@@ -564,6 +623,40 @@ class NetSuiteWriter:
             raise NetSuiteError(self._detail(response))
         return response.json()
 
+    def _suiteql(self, query: str) -> list[dict]:
+        try:
+            response = self.session.post(f"{self.base}/query/v1/suiteql", params={"limit": 1000},
+                                         json={"q": query}, headers={"Prefer": "transient"})
+        except requests.RequestException as error:
+            raise NetSuiteError(f"NetSuite did not answer: {type(error).__name__}: {error}") from error
+        if response.status_code != 200:
+            raise NetSuiteError(self._detail(response))
+        return response.json().get("items") or []
+
+    def current_facts(self, customer_id, item_ids) -> dict:
+        """What the checks of a draft depend on, as NetSuite has it now: each item's list and minimum price,
+        units available (all locations) and whether it is sold; the customer's credit limit and balance."""
+        def number(value) -> float | None:
+            return None if value in (None, "") else float(value)
+
+        ids = sorted({int(i) for i in item_ids})  # ints only: nothing but digits reaches the query
+        items = {}
+        if ids:
+            listed = ", ".join(map(str, ids))
+            stock = {str(row["item"]): number(row.get("available")) or 0.0 for row in self._suiteql(
+                "SELECT item, SUM(quantityavailable) AS available FROM inventoryitemlocations "
+                f"WHERE item IN ({listed}) GROUP BY item")}
+            for row in self._suiteql("SELECT id, baseprice, custitem_scc_min_price, isinactive FROM item "
+                                     f"WHERE id IN ({listed})"):
+                items[str(row["id"])] = {"list_price": number(row.get("baseprice")) or 0.0,
+                                         "min_price": number(row.get("custitem_scc_min_price")) or 0.0,
+                                         "available": stock.get(str(row["id"]), 0.0),
+                                         "active": row.get("isinactive") != "T"}
+        rows = self._suiteql(f"SELECT id, creditlimit, balance FROM customer WHERE id = {int(customer_id)}")
+        customer = ({"credit_limit": number(rows[0].get("creditlimit")),
+                     "open_balance": number(rows[0].get("balance")) or 0.0} if rows else None)
+        return {"items": items, "customer": customer}
+
 
 def netsuite_payload(tx: Transaction) -> dict:
     draft = tx.draft
@@ -633,6 +726,7 @@ def _submit(db: Database, scope: Scope, tx: Transaction, attempt: int, settings:
         if record is not None:
             found_existing = True
         else:
+            _recheck_at_approval(db, scope, tx, attempt, writer)
             with db.session() as session:
                 audit(session, scope, "send", tx.id, {"attempt": attempt, "external_id": tx.external_id})
                 session.commit()
@@ -652,6 +746,35 @@ def _submit(db: Database, scope: Scope, tx: Transaction, attempt: int, settings:
     result = get(db, scope, tx.id)
     _announce(result, settings)
     return Submission(result, found_existing)
+
+
+def _recheck_at_approval(db: Database, scope: Scope, tx: Transaction, attempt: int, writer: NetSuiteWriter) -> None:
+    """Check price, stock and credit again on NetSuite as it is now (the world may have changed since the
+    draft); if one fails, the order is not sent: the transaction is a draft again, with the new checks."""
+    draft = tx.draft or {}
+    try:
+        item_ids = [int(line["product_id"]) for line in draft.get("lines") or []]
+        customer_id = int(draft["customer"]["netsuite_customer_id"])
+    except (KeyError, TypeError, ValueError):
+        item_ids, customer_id = None, None
+    if item_ids is None:
+        checks, failed = dict(tx.checks or {}), ["the draft's customer or items"]
+    else:
+        checks, failed = recheck(draft, tx.checks or {}, writer.current_facts(customer_id, item_ids))
+    if not failed:
+        return
+    message = ("the order no longer passes its checks at approval, nothing was sent to NetSuite: "
+               + ", ".join(failed) + "; edit the draft and approve it again")
+    with db.session() as session:
+        session.execute(
+            _update().where(Transaction.id == tx.id, Transaction.status == SUBMITTING, Transaction.attempts == attempt)
+            .values(status=DRAFT, checks=checks, valid=False, last_error=message, lease_until=None,
+                    updated_at=utcnow(), version=Transaction.version + 1)
+        )
+        audit(session, scope, "approve_refused", tx.id, {"attempt": attempt, "at": "approval",
+                                                         "failed_checks": failed})
+        session.commit()
+    raise Invalid(message, get(db, scope, tx.id))
 
 
 def _record_failure(db: Database, scope: Scope, tx_id: str, attempt: int, error: str) -> None:

@@ -6,6 +6,7 @@ from the API's answers.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -249,3 +250,105 @@ def test_rejected_drafts_stay_rejected_and_finance_cannot_write(api, rep, disney
     with api.client(mint(other)) as stranger:
         assert stranger.get(f"/api/v1/transactions/{tx['id']}").status_code == 404
         assert stranger.post(f"/api/v1/transactions/{tx['id']}/approve").status_code == 404
+
+
+# --- issue 17.8: stock summed per item; price, stock and credit checked again at approval --------------------
+
+
+def lines_of(client, disney, *lines) -> dict:
+    response = client.post("/api/v1/orders", json={
+        "customer_id": disney["customer"]["customer_id"],
+        "lines": [{"product_id": product_id, "quantity": quantity, "unit_price": price}
+                  for product_id, quantity, price in lines]})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_two_lines_of_one_item_are_checked_against_its_stock_together(api, rep, disney, marts, emulators):
+    """Two lines of the same item, each within stock, together twice the stock, were approved and sent."""
+    headroom = float(disney["customer"]["credit_limit"]) - float(disney["customer"]["open_balance"])
+    item, other = marts(
+        "SELECT product_id, quantity_available, min_price FROM marts.dim_products WHERE is_active "
+        "AND quantity_available >= 2 AND min_price > 0 ORDER BY quantity_available * min_price, product_id LIMIT 2")
+    each = int(item["quantity_available"]) // 2 + 1  # within stock alone, over it together
+    assert each <= item["quantity_available"] < 2 * each
+    assert 2 * each * item["min_price"] + each * other["min_price"] < headroom, "the case needs credit to spare"
+
+    alone = lines_of(rep, disney, (item["product_id"], each, item["min_price"]))
+    assert alone["valid"] and not failed(alone), alone["checks"]
+    with_another = lines_of(rep, disney, (item["product_id"], each, item["min_price"]),
+                            (other["product_id"], 1, other["min_price"]))
+    assert with_another["valid"], with_another["checks"]
+
+    tx = lines_of(rep, disney, (item["product_id"], each, item["min_price"]),
+                  (other["product_id"], 1, other["min_price"]), (item["product_id"], each, item["min_price"]))
+    assert not tx["valid"] and failed(tx) == {"line 1 stock", "line 3 stock"}, tx["checks"]
+    message = tx["checks"]["lines"][0]["stock"]["message"]
+    assert f"{2 * each:,} asked on lines 1, 3 together" in message and f"only {item['quantity_available']:,.0f}" \
+        in message
+    refused = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+    assert refused.status_code == 422 and "line 1 stock" in refused.json()["detail"]
+    assert orders_with_external_id(emulators, tx["external_id"]) == []
+
+
+def netsuite_row(emulators, table: str, where: str, params: tuple) -> list[dict]:
+    with sqlite3.connect(f"file:{emulators.netsuite_store}?mode=ro", uri=True) as store:
+        store.row_factory = sqlite3.Row
+        return [dict(r) for r in store.execute(f'SELECT * FROM "{table}" WHERE {where}', params)]
+
+
+@contextlib.contextmanager
+def changed_in_netsuite(emulators, table: str, rows: dict[str, dict], fields: dict):
+    """Change rows of the NetSuite emulator's store (``rows``: key -> the row as it is), as a NetSuite user
+    would between the draft and its approval; put them back afterwards."""
+    for key in rows:
+        emulators.admin("netsuite", "PATCH", f"records/{table}/{key}", fields)
+    try:
+        yield
+    finally:
+        for key, row in rows.items():
+            emulators.admin("netsuite", "PATCH", f"records/{table}/{key}", {name: row[name] for name in fields})
+
+
+def world_changes(emulators, disney, quantity: int) -> dict:
+    """Each change that makes a draft of ``quantity`` hats at 50 fail one check: (table, rows, fields)."""
+    hat, customer = disney["hat"]["product_id"], disney["customer"]["netsuite_customer_id"]
+    stock = {f"{r['item']}:{r['location']}": r for r in
+             netsuite_row(emulators, "inventoryitemlocations", "item = ?", (int(hat),))}
+    item = {str(hat): netsuite_row(emulators, "item", "id = ?", (int(hat),))[0]}
+    account = {str(customer): netsuite_row(emulators, "customer", "id = ?", (int(customer),))[0]}
+    balance = float(account[str(customer)]["balance"] or 0)
+    return {
+        "line 1 stock": ("inventoryitemlocations", stock, {"quantityavailable": quantity / (2 * len(stock))}),
+        "line 1 price": ("item", item, {"custitem_scc_min_price": 50.01}),
+        "credit": ("customer", account, {"creditlimit": balance + quantity * 50 - 1}),
+    }
+
+
+@pytest.mark.parametrize("check", ["line 1 stock", "line 1 price", "credit"])
+def test_the_checks_run_again_at_approval(api, rep, disney, emulators, check):
+    """The world may change between the draft and its approval (stock sold elsewhere, a price raised, credit
+    lowered): approval checks again on NetSuite as it is then, and sends nothing when a check fails."""
+    quantity = 10
+    tx = draft(rep, disney, quantity=quantity, price=50.0)
+    assert tx["valid"], tx["checks"]
+    table, rows, fields = world_changes(emulators, disney, quantity)[check]
+    with changed_in_netsuite(emulators, table, rows, fields):
+        refused = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+        assert refused.status_code == 422, refused.text
+        detail = refused.json()["detail"]
+        assert check in detail and "nothing was sent to NetSuite" in detail, detail
+        assert orders_with_external_id(emulators, tx["external_id"]) == []
+        now = rep.get(f"/api/v1/transactions/{tx['id']}").json()
+        assert now["status"] == "draft" and not now["valid"] and failed(now) == {check}, now["checks"]
+        assert [a["action"] for a in now["audit"]] == ["create", "approve", "approve_refused"]
+        again = rep.post(f"/api/v1/transactions/{tx['id']}/approve")  # still refused, still nothing sent
+        assert again.status_code == 422 and check in again.json()["detail"]
+        assert orders_with_external_id(emulators, tx["external_id"]) == []
+    # the world back as it was: the person checks the draft again (an edit) and approves it: one order
+    edited = rep.patch(f"/api/v1/transactions/{tx['id']}", json={"memo": "checked again"})
+    assert edited.status_code == 200 and edited.json()["valid"], edited.text
+    approved = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+    assert approved.status_code == 200 and approved.json()["status"] == "submitted", approved.text
+    (order,) = orders_with_external_id(emulators, tx["external_id"])
+    assert order["lines"] == [{"item": int(disney["hat"]["product_id"]), "quantity": float(quantity), "rate": 50.0}]
