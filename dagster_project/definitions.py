@@ -1,8 +1,10 @@
 """The Dagster code location of Sales Command Center: ``dagster dev -m dagster_project.definitions``.
 
 * assets: every raw table (dlt, one multi-asset per source), every dbt model, dbt tests as asset checks,
-  a freshness check per mart (``assets.py``);
-* schedules: the fallback cadence (``schedules.py``), and the executive digests' (``digests.py``);
+  a freshness check per mart (``assets.py``), a check that each raw table matches its source
+  (``verify.py``);
+* schedules: the fallback cadence (``schedules.py``), the nightly verify (``verify.py``), and the
+  executive digests' (``digests.py``);
 * sensors: webhook change events -> one run, eager rebuild of what is downstream of new raw data, failed
   runs recorded, freshness checks evaluated (``sensors.py``);
 * resources: dlt, and dbt with the project, profile and target of the settings (``scc.config``).
@@ -38,6 +40,7 @@ from dagster_project.sensors import (
     make_automation_sensor,
     make_change_sensor,
 )
+from dagster_project.verify import make_verify_checks, make_verify_schedule
 from pipelines.run import SOURCES
 from scc.config import PROJECT_ROOT, get_settings
 
@@ -93,6 +96,7 @@ def build_definitions() -> Definitions:
     dlt_assets_defs = [make_dlt_assets(source) for source in SOURCES]
     dbt_models = make_dbt_assets(manifest_path(settings))
     freshness_checks = mart_freshness_checks(dbt_models)
+    verify_checks = make_verify_checks()
     assets = [*dlt_assets_defs, dbt_models]
     graph = AssetGraph.from_assets(assets)
 
@@ -110,8 +114,8 @@ def build_definitions() -> Definitions:
         )
     return Definitions(
         assets=assets,
-        asset_checks=freshness_checks,
-        schedules=[*make_schedules(), *digest_schedules()],
+        asset_checks=[*freshness_checks, *verify_checks],
+        schedules=[*make_schedules(), make_verify_schedule(verify_checks), *digest_schedules()],
         sensors=[
             make_change_sensor(everything, downstream),
             change_events_done_sensor,

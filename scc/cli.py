@@ -256,6 +256,10 @@ def emulators_faults(
 def sync(
     source: str = typer.Argument("all", help="salesforce, netsuite or all."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Drop the raw tables and load everything anew."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Compare each raw table with the source by key range (row count, newest change) "
+        "and re-read the ranges that drifted, instead of syncing."
+    ),
 ) -> None:
     """Load Salesforce and/or NetSuite into the warehouse, incrementally (only what changed)."""
     from pipelines.errors import SyncError
@@ -267,6 +271,11 @@ def sync(
         console.print(f"[red]Unknown source {source!r}[/]; choose salesforce, netsuite or all.")
         raise typer.Exit(2)
     chosen = SOURCES if source == "all" else (source,)
+    if verify:
+        if full_refresh:
+            console.print("[red]--verify and --full-refresh do not go together[/]: a full refresh re-reads everything.")
+            raise typer.Exit(2)
+        raise typer.Exit(_verify_sources(chosen))
     results, failed = [], False
     for name in chosen:
         progress = SyncProgress(name)
@@ -280,6 +289,36 @@ def sync(
     if results:
         console.print(_sync_summary(results))
     raise typer.Exit(1 if failed else 0)
+
+
+def _verify_sources(sources: tuple[str, ...]) -> int:
+    """``scc sync --verify``: the drift found per raw table and whether re-reading repaired it; 1 if any
+    drift is left or a source could not be checked."""
+    from pipelines.errors import SyncError
+    from pipelines.http import BudgetExhausted
+    from pipelines.verify import verify as verify_source
+
+    table = Table("source", "table", "key ranges", "drifted", "repaired", title="Verify")
+    failed = False
+    for name in sources:
+        try:
+            with console.status(f"verifying {name} ..."):
+                result = verify_source(name)
+        except Exception as error:  # as for a sync: ours say what to check
+            ours = _first_in_chain(error, (SyncError, BudgetExhausted))
+            console.print(f"[red]{name}: {ours}" if ours else f"[red]{name}: verify failed: {_deepest(error)!r}")
+            failed = True
+            continue
+        for table_name, checks in result.tables().items():
+            drifted = [c for c in checks if c.drifted]
+            repaired = [c for c in drifted if c.repaired]
+            style = "" if len(repaired) == len(drifted) else "[red]"
+            table.add_row(name, table_name, str(len(checks)), f"{style}{len(drifted)}", f"{style}{len(repaired)}")
+        for check in result.drifted:
+            console.print(f"{'repaired' if check.repaired else '[red]still drifted'}: {check}")
+        failed = failed or bool(result.unrepaired)
+    console.print(table)
+    return 1 if failed else 0
 
 
 def _chain(error: BaseException):

@@ -54,9 +54,13 @@ class Table:
         if not self.incremental:
             order = "r.item, r.location" if self.name == "inventory" else f"r.{self.key}"
             return f"SELECT {self.select()} FROM {self.source} r WHERE {self.where} ORDER BY {order}"
+        return self.keyed_query(_since_clause("r.lastmodifieddate", since))
+
+    def keyed_query(self, condition: str) -> str:
+        """The rows meeting ``condition`` (on alias ``r``), paged by key (``{after}``)."""
         return (
             f"SELECT {self.select()} FROM {self.source} r WHERE {self.where} "
-            f"AND {_since_clause('r.lastmodifieddate', since)} AND {{after}} ORDER BY r.{self.key}"
+            f"AND {condition} AND {{after}} ORDER BY r.{self.key}"
         )
 
     def select(self) -> str:
@@ -122,6 +126,12 @@ def _dlt_types(columns: dict[str, str], *, deletable: bool) -> dict[str, str]:
     return types
 
 
+def merge_hints(table: Table) -> dict:
+    """The dlt hints of an incremental table's resource (the sync's, and ``--verify``'s repair)."""
+    return {"primary_key": table.key, "write_disposition": "merge",
+            "columns": _dlt_columns(table.columns, deletable=True, stamp="lastmodifieddate")}
+
+
 def _dlt_columns(columns: dict[str, str], *, deletable: bool, stamp: str | None = None) -> dict:
     types = _dlt_types(columns, deletable=deletable)
     hints = {name: {"data_type": kind, "nullable": True} for name, kind in types.items()}
@@ -148,10 +158,7 @@ def netsuite_source(
         if wanted and table.name not in wanted:
             continue
         if table.incremental:
-            resource = dlt.resource(
-                _incremental_rows, name=table.name, primary_key=table.key, write_disposition="merge",
-                columns=_dlt_columns(table.columns, deletable=True, stamp="lastmodifieddate"),
-            )
+            resource = dlt.resource(_incremental_rows, name=table.name, **merge_hints(table))
             yield resource(client, progress, table, settings.netsuite_cursor_lag_seconds)
         else:
             resource = dlt.resource(
@@ -162,10 +169,7 @@ def netsuite_source(
     for name, (tran_type, deleted_type) in LINE_TABLES.items():
         if wanted and name not in wanted:
             continue
-        resource = dlt.resource(
-            _line_rows, name=name, primary_key="uniquekey", merge_key="transaction", write_disposition="merge",
-            columns=_dlt_columns(_LINE_TYPES, deletable=True),
-        )
+        resource = dlt.resource(_line_rows, name=name, **line_hints())
         yield resource(client, progress, name, tran_type, deleted_type, settings.netsuite_cursor_lag_seconds)
 
 
@@ -224,8 +228,15 @@ def _counted(pages: Iterator[list[dict]], progress: SyncProgress, resource: str)
         yield page
 
 
-def line_query(tran_type: str, since: str | dt.datetime = EPOCH) -> str:
-    """The lines of every transaction of ``tran_type`` changed since ``since``, paged by line key."""
+def line_hints() -> dict:
+    """The dlt hints of a line table's resource: merged on the transaction, so removed lines go too."""
+    return {"primary_key": "uniquekey", "merge_key": "transaction", "write_disposition": "merge",
+            "columns": _dlt_columns(_LINE_TYPES, deletable=True)}
+
+
+def line_query(tran_type: str, since: str | dt.datetime = EPOCH, *, condition: str | None = None) -> str:
+    """The lines of every transaction of ``tran_type`` changed since ``since`` (or meeting ``condition``,
+    on aliases ``l`` and ``t``), paged by line key."""
     select = ", ".join(
         f"TO_CHAR(t.lastmodifieddate, {_DATETIME}) AS transaction_lastmodified" if c == "transaction_lastmodified"
         else f"l.{c} AS {c}"
@@ -233,7 +244,8 @@ def line_query(tran_type: str, since: str | dt.datetime = EPOCH) -> str:
     )
     return (
         f"SELECT {select} FROM transactionline l INNER JOIN transaction t ON t.id = l.transaction "
-        f"WHERE t.type = '{tran_type}' AND l.mainline = 'F' AND {_since_clause('t.lastmodifieddate', since)} "
+        f"WHERE t.type = '{tran_type}' AND l.mainline = 'F' "
+        f"AND {condition or _since_clause('t.lastmodifieddate', since)} "
         "AND {after} ORDER BY l.uniquekey"
     )
 
