@@ -21,7 +21,7 @@ from agents.errors import QueryFailed
 from agents.guard import QueryResult, run_sql
 from agents.metrics import MetricQuery, SemanticUnavailable, compile_query, semantic_error_types
 from agents.router import Route
-from agents.scope import Scope
+from agents.scope import Scope, limit_to_scope
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,7 @@ class AgentContext:
         self.previous = previous           # the previous turn of the conversation (route + answer), if any
         self.agents = agents or {}
         self.notes: list[str] = []
+        self._visible: dict[str, set[str]] | None = None
         self.llm_calls = 0
         self.llm_tokens = 0
 
@@ -126,10 +127,28 @@ class AgentContext:
         return self.run_sql(sql)
 
     def call_tool(self, name: str, **arguments):
+        """Run a tool (built-in or a plugin's) and pass its output through the caller's scope: whatever the
+        tool read, a customer, rep or territory the caller may not see never leaves it."""
         tool = self.tools.get(name)
         if tool is None:
             raise QueryFailed(f"There is no tool named {name!r}.")
-        return tool.fn(self, **arguments)
+        return limit_to_scope(tool.fn(self, **arguments), self.visible_entities())
+
+    def visible_entities(self) -> dict[str, set[str]] | None:
+        """Customer ids, rep ids and territories the caller may see (read through the guard, so with the
+        caller's scope), or None for a role that sees everything."""
+        if self.scope.sees_everything:
+            return None
+        if self._visible is None:
+            queries = {"customer": ("dim_customers", "customer_id"), "rep": ("dim_sales_reps", "rep_id"),
+                       "territory": ("dim_sales_reps", "territory")}
+            self._visible = {}
+            for kind, (mart, column) in queries.items():
+                found = self.catalog.mart(mart)
+                rows = self.run_sql(f"SELECT DISTINCT {column} FROM marts.{mart}", max_rows=1_000_000).rows \
+                    if found is not None and found.built and found.has(column) else []
+                self._visible[kind] = {str(r[0]) for r in rows if r[0] is not None}
+        return self._visible
 
     # --- plans to answers ----------------------------------------------------------------------------
     def execute_plan(self, plan: Plan) -> tuple[QueryResult, str]:

@@ -231,8 +231,7 @@ def _run(context, plan: dict):
     tool = context.tools.get(plan["tool"])
     if tool is None:
         raise PlanInvalid(f"there is no tool named {plan['tool']!r}; the tools are: {', '.join(context.tools)}")
-    output = tool.fn(context, **(plan.get("arguments") or {}))
-    return output, "agent"
+    return context.call_tool(plan["tool"], **(plan.get("arguments") or {})), "agent"
 
 
 def answer_with_llm(context, agent, route) -> Answer:

@@ -76,3 +76,37 @@ class Scope:
         if self.role == "sales_manager":
             return f"the {self.territory} territory"
         return "all data"
+
+
+# Keys that name a customer, a rep or a territory in what a tool returns, by the kind of entity.
+_ENTITY_KEYS = {"customer_id": "customer", "rep_id": "rep", "owner_id": "rep", "territory": "territory"}
+
+
+def limit_to_scope(output, visible: dict[str, set[str]] | None):
+    """``output`` (a tool's: dicts, lists, values) without anything that names a customer, rep or territory
+    outside ``visible`` (ids by kind; None: everything is visible).
+
+    A mapping names an entity by a key of ``_ENTITY_KEYS`` or as a vocabulary match (``{"kind": "customer",
+    "id": ...}``). Such a mapping outside the scope is dropped from a list, or replaced by None elsewhere.
+    """
+    if visible is None:
+        return output
+
+    def hidden(mapping: dict) -> bool:
+        named = [(kind, mapping.get(key)) for key, kind in _ENTITY_KEYS.items() if mapping.get(key) is not None]
+        if mapping.get("kind") in ("customer", "rep", "territory"):
+            named.append((mapping["kind"], mapping.get("id", mapping.get("value"))
+                          if mapping["kind"] != "territory" else mapping.get("value")))
+        return any(str(value) not in visible.get(kind, set()) for kind, value in named)
+
+    def walk(value):
+        if isinstance(value, dict):
+            if hidden(value):
+                return None
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            kept = [walk(v) for v in value if not (isinstance(v, dict) and hidden(v))]
+            return type(value)(kept) if isinstance(value, tuple) else kept
+        return value
+
+    return walk(output)

@@ -166,7 +166,7 @@ def test_a_time_hungry_query_is_stopped_on_time(catalog, synthetic):
 
 
 MEMORY_PROBE = """
-import json, resource, sys
+import json, re, sys
 from pathlib import Path
 from agents import Scope
 from agents.catalog import build_catalog
@@ -180,7 +180,9 @@ try:
     outcome = "ran"
 except QueryFailed as error:
     outcome = error.message
-print(json.dumps({"outcome": outcome, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: the latter carries the forking parent's peak over exec
+peak_kb = int(re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+print(json.dumps({"outcome": outcome, "peak_mb": peak_kb / 1024}))
 """
 
 
