@@ -140,7 +140,8 @@ def key_ranges(boundaries: list[Key]) -> list[tuple[Key | None, Key | None]]:
 def range_condition(column: str, low: Key | None, high: Key | None) -> str:
     """``column >= low AND column < high``, either side left out when open (both: ``1 = 1``, which SOQL
     does not take: see :func:`soql_where`), keys quoted safely."""
-    parts = [f"{column} >= {literal(low)}" if low is not None else "", f"{column} < {literal(high)}" if high is not None else ""]
+    parts = [f"{column} >= {literal(low)}" if low is not None else "",
+             f"{column} < {literal(high)}" if high is not None else ""]
     return " AND ".join(p for p in parts if p) or "1 = 1"
 
 
@@ -171,7 +172,9 @@ def stamp(value) -> dt.datetime | None:
     return parsed.replace(microsecond=parsed.microsecond // 1000 * 1000)
 
 
-def markers(absent: Iterable[Key], key: str, deleted: str, cursor: str, extra: Callable[[Key], dict] | None = None):
+def markers(
+    absent: Iterable[Key], key: str, deleted: str, cursor: str, extra: Callable[[Key], dict] | None = None
+) -> list[dict]:
     """Deletion markers for warehouse keys the source no longer has (``deleted`` is the hard-delete column)."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")  # either vendor's text parses
     return [{key: k, deleted: True, cursor: now, **(extra(k) if extra else {})} for k in sorted(absent)]
@@ -202,7 +205,8 @@ def _boundaries(conn, settings: Settings, source: str, table: VerifiedTable, ran
     """Every ``range_rows``-th key of the warehouse table, in key order: where the ranges are cut."""
     rows = _query(conn, settings, f"""
         SELECT DISTINCT {table.key} FROM (
-            SELECT {table.key}, row_number() OVER (ORDER BY {table.key}) AS rn FROM {_dataset(source)}.{table.table}
+            SELECT {table.key}, row_number() OVER (ORDER BY {table.key}) AS rn
+            FROM {_dataset(source)}.{table.table}
         ) numbered WHERE rn % {int(range_rows)} = 0 ORDER BY {table.key}""")
     return [r[0] for r in rows]
 

@@ -178,7 +178,9 @@ def _since_clause(column: str, since: str | dt.datetime) -> str:
     return f"{column} >= TO_TIMESTAMP('{text}', {_DATETIME})"
 
 
-def _incremental_rows(client: NetSuiteClient, progress: SyncProgress, table: Table, lag: float) -> Iterator[pa.Table]:
+def _incremental_rows(
+    client: NetSuiteClient, progress: SyncProgress, table: Table, lag: float
+) -> Iterator[pa.Table]:
     window = ReadWindow.open(lag, legacy_cursor="lastmodifieddate")
     types = _dlt_types(table.columns, deletable=True)
     progress.start(table.name)

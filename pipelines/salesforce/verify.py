@@ -25,8 +25,9 @@ def verified_tables(settings: Settings) -> list[VerifiedTable]:
     client = SalesforceClient(settings)
     return [
         VerifiedTable(
-            resource=sobject, table=_naming.normalize_table_identifier(sobject), key=_naming.normalize_identifier("Id"),
-            stamp=_naming.normalize_identifier(CURSOR), source_figures=partial(_figures, client, sobject),
+            resource=sobject, table=_naming.normalize_table_identifier(sobject),
+            key=_naming.normalize_identifier("Id"), stamp=_naming.normalize_identifier(CURSOR),
+            source_figures=partial(_figures, client, sobject),
             reread=partial(_rows, client, sobject), hints={"primary_key": "Id", "write_disposition": "merge"},
         )
         for sobject in OBJECTS

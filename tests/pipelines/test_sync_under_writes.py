@@ -197,8 +197,10 @@ def test_salesforce_changes_committed_during_a_scan_arrive_on_the_next_sync(emul
         assert_exact(salesforce_comparisons(sf, warehouse))
     assert warehouse_value("SELECT name FROM raw_salesforce.opportunity WHERE id = ?", (late,)) == "Committed late"
     assert warehouse_value("SELECT count(*) FROM raw_salesforce.opportunity WHERE id = ?", (deleted,)) == 0
-    assert warehouse_value("SELECT last_name FROM raw_salesforce.contact WHERE id = ?", (contact,)) == "Changed after read"
-    assert warehouse_value("SELECT name FROM raw_salesforce.account WHERE id = ?", (created[0],)) == "Created after read"
+    assert warehouse_value("SELECT last_name FROM raw_salesforce.contact WHERE id = ?",
+                           (contact,)) == "Changed after read"
+    assert warehouse_value("SELECT name FROM raw_salesforce.account WHERE id = ?",
+                           (created[0],)) == "Created after read"
 
 
 class RandomWriter(threading.Thread):
@@ -252,7 +254,8 @@ class RandomWriter(threading.Thread):
 
     def sf_create(self):
         owner = self._pick(self.emulators.salesforce_store, 'SELECT "OwnerId" FROM "Account" LIMIT 20')
-        self.emulators.admin("salesforce", "POST", "records/Account", {"Name": f"w{self.writes}", "OwnerId": owner})
+        self.emulators.admin("salesforce", "POST", "records/Account",
+                             {"Name": f"w{self.writes}", "OwnerId": owner})
 
 
 def test_random_writes_beside_a_series_of_syncs_end_exact_after_a_quiet_sync(emulators):
