@@ -50,7 +50,7 @@ from agents.catalog import MARTS_SCHEMA, Catalog, Mart
 from agents.engine_check import check_engine_view
 from agents.errors import QueryFailed, Refusal
 from agents.scope import Scope
-from agents.sql_policy import ALLOWED_FUNCTIONS, ALLOWED_TABLE_FUNCTIONS
+from agents.sql_policy import ALLOWED_FUNCTIONS, ALLOWED_TABLE_FUNCTIONS, POSTGRES_FUNCTIONS
 from scc.config import Settings, get_settings
 from scc.warehouse import READERS, marts_path, release_readers
 
@@ -120,22 +120,23 @@ def _written_name(node: exp.Func) -> str:
         return type(node).__name__.lower()
 
 
-def executed_name(node: exp.Func) -> str | None:
-    """The name DuckDB will run this call as: the head of its rendering (``GENERATOR(n)`` -> ``range``,
+def executed_name(node: exp.Func, dialect: str = DIALECT) -> str | None:
+    """The name the engine will run this call as: the head of its rendering (``GENERATOR(n)`` -> ``range``,
     ``CURRENT_DATE`` -> ``current_date``), or None for syntax (CASE, ``||``, ``[...]``)."""
-    head = _CALL_HEAD.match(node.sql(dialect=DIALECT))
+    head = _CALL_HEAD.match(node.sql(dialect=dialect))
     return head.group(1).lower() if head else None
 
 
-def _check_functions(tree: exp.Expression) -> None:
+def _check_functions(tree: exp.Expression, dialect: str = DIALECT) -> None:
     """Every function call runs as a function of the allow-list (:mod:`agents.sql_policy`)."""
+    functions = ALLOWED_FUNCTIONS if dialect == DIALECT else ALLOWED_FUNCTIONS | POSTGRES_FUNCTIONS
     for node in tree.find_all(exp.Func):
         if isinstance(node, FORBIDDEN_NODES):
             continue  # reported by _check_nodes as what it is
-        name = executed_name(node)
+        name = executed_name(node, dialect)
         if name is None and isinstance(node, SYNTAX_FUNCTIONS):
             continue
-        allowed = ALLOWED_TABLE_FUNCTIONS if isinstance(node.parent, exp.Table) else ALLOWED_FUNCTIONS
+        allowed = ALLOWED_TABLE_FUNCTIONS if isinstance(node.parent, exp.Table) else functions
         if name not in allowed:
             written = _written_name(node)
             runs_as = f" (it runs as {name}())" if name and name != written else ""
@@ -445,10 +446,30 @@ def _execute_duckdb(sql: str, settings: Settings, timeout: float):
         POOL.release(entry, cursor)
 
 
+def _check_transpiled(pg_sql: str) -> None:
+    """The PostgreSQL text is another rendering: parse it and check its statements and functions again."""
+    try:
+        statements = sqlglot.parse(pg_sql, read="postgres")
+        if len(statements) != 1 or statements[0] is None:
+            _refuse("The query could not be translated for PostgreSQL as one statement, so it was not run.")
+        _check_nodes(statements[0])
+        _check_functions(statements[0], dialect="postgres")
+    except Refusal:
+        raise
+    except Exception as error:  # noqa: BLE001 - as in guard(): whatever goes wrong is a refusal
+        _refuse("The query could not be checked for PostgreSQL, so it was not run.", detail=str(error))
+
+
 def _execute_postgres(sql: str, settings: Settings, timeout: float):
+    pg_sql = sqlglot.transpile(sql, read=DIALECT, write="postgres")[0]
+    _check_transpiled(pg_sql)
+    return _run_postgres(pg_sql, settings, timeout)
+
+
+def _run_postgres(pg_sql: str, settings: Settings, timeout: float):
+    """Run PostgreSQL text in a read-only transaction with the time limit (the last layer, below the guard)."""
     import psycopg
 
-    pg_sql = sqlglot.transpile(sql, read=DIALECT, write="postgres")[0]
     url = settings.warehouse_url.replace("postgres://", "postgresql://", 1)
     with psycopg.connect(url, autocommit=False) as conn:
         conn.read_only = True

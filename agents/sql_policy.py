@@ -78,3 +78,11 @@ ALLOWED_FUNCTIONS = AGGREGATES | WINDOW | CONDITIONAL | MATH | STRINGS | DATES |
 
 # Functions allowed in FROM (table functions). ``unnest`` only spreads a list the query already holds.
 ALLOWED_TABLE_FUNCTIONS = frozenset({"unnest"})
+
+# What the DuckDB-dialect SQL becomes when it is transpiled for a PostgreSQL warehouse: PostgreSQL's names
+# of the same computations (checked again on the PostgreSQL text before it runs).
+POSTGRES_FUNCTIONS = frozenset({
+    "to_char", "to_date", "to_timestamp", "to_number", "date_part", "make_interval", "justify_interval",
+    "string_to_array", "array_to_string", "array_length", "array_position", "strpos", "percentile_cont",
+    "percentile_disc", "regexp_like", "regexp_match", "btrim", "bool_and", "bool_or", "every", "width_bucket",
+})

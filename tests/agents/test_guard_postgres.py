@@ -8,7 +8,7 @@ import pytest
 from agents import Refusal, Scope
 from agents.catalog import build_catalog
 from agents.errors import QueryFailed
-from agents.guard import _execute_postgres, run_sql
+from agents.guard import _execute_postgres, _run_postgres, run_sql
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +49,13 @@ def test_scope_and_refusals_on_postgres(pg_settings, tmp_path):
 
 def test_the_postgres_transaction_is_read_only_and_timed(pg_settings):
     with pytest.raises(QueryFailed):  # even past the guard, the connection cannot write
-        _execute_postgres("CREATE TABLE marts.evil AS SELECT 1 AS x", pg_settings, 5)
+        _run_postgres("CREATE TABLE marts.evil AS SELECT 1 AS x", pg_settings, 5)
     with pytest.raises(QueryFailed, match="longer than"):
-        _execute_postgres("SELECT pg_sleep(3)", pg_settings, 0.5)
+        _run_postgres("SELECT pg_sleep(3)", pg_settings, 0.5)
+
+
+@pytest.mark.parametrize("sql", ["CREATE TABLE marts.evil AS SELECT 1 AS x", "SELECT pg_sleep(3)",
+                                 "SELECT pg_read_file('/etc/passwd')", "SELECT generate_series(1, 10)"])
+def test_the_postgres_text_is_checked_again_before_it_runs(pg_settings, sql):
+    with pytest.raises(Refusal):
+        _execute_postgres(sql, pg_settings, 5)
