@@ -140,25 +140,49 @@ def test_netsuite_changes_made_during_a_full_refresh_arrive_on_the_next_sync(emu
                            (created[0],)) == 1
 
 
-def test_netsuite_lines_deleted_and_created_during_their_scan_arrive(emulators, monkeypatch):
+@pytest.fixture
+def small_pages(monkeypatch):
+    """SuiteQL pages of 50 rows, so an incremental read of a few changed orders spans several pages."""
+    from scc.config import reset_settings_cache
+
+    monkeypatch.setenv("SCC_SYNC_PAGE_SIZE", "50")
+    reset_settings_cache()
+    yield 50
+    monkeypatch.delenv("SCC_SYNC_PAGE_SIZE")
+    reset_settings_cache()
+
+
+def test_netsuite_lines_of_an_incremental_read_survive_writes_between_its_pages(emulators, monkeypatch, small_pages):
+    """Lines are merged on their transaction: a line the scan skipped (its page moved under it when an
+    order was deleted) would be removed with the others of its order and never come back."""
+    ns = emulators.netsuite_store
     sync("netsuite")
-    orders = deletable_orders(emulators)
-    deleted, changed = orders[2], orders[3]
+    changed = deletable_orders(emulators)[5:40]
+    for order in changed:
+        emulators.admin("netsuite", "PATCH", f"records/transaction/{order}", {"memo": "changed before the sync"})
+    marks = ", ".join("?" * len(changed))
+    lines = store_rows(ns, f'SELECT "transaction" FROM transactionline WHERE "transaction" IN ({marks}) '
+                       "AND mainline = 'F' ORDER BY uniquekey", changed)
+    assert len(lines) > 2 * small_pages, "the read must span several pages"
+    deleted = lines[0][0]  # its lines are on the first page
     created = []
 
-    def writes():  # the lines scan is past the first orders' lines by now
+    def writes():
         emulators.admin("netsuite", "DELETE", f"records/salesorder/{deleted}")
-        emulators.admin("netsuite", "PATCH", f"records/transaction/{changed}", {"memo": "changed during lines"})
+        emulators.admin("netsuite", "PATCH", f"records/transaction/{changed[-1]}", {"memo": "changed again"})
         created.append(create_order(emulators, "created during lines"))
 
-    emulators.admin("netsuite", "PATCH", f"records/transaction/{orders[4]}", {"memo": "so the lines scan runs"})
     with write_after_netsuite_page(monkeypatch, lambda q: "FROM transactionline" in q, 1, writes):
         sync("netsuite")
+    kept = ", ".join(str(o) for o in changed if o != deleted)  # every line of these must be there already
+    assert warehouse_value(f"SELECT count(*) FROM raw_netsuite.sales_order_lines WHERE transaction IN ({kept})") == (
+        store_value(ns, f"SELECT count(*) FROM transactionline WHERE mainline = 'F' AND \"transaction\" IN ({kept})"))
+
     sync("netsuite")
     with connect() as warehouse:
-        assert_exact(netsuite_comparisons(emulators.netsuite_store, warehouse))
-    lines = "SELECT count(*) FROM raw_netsuite.sales_order_lines WHERE transaction = ?"
-    assert warehouse_value(lines, (deleted,)) == 0 and warehouse_value(lines, (created[0],)) == 1
+        assert_exact(netsuite_comparisons(ns, warehouse))
+    lines_of = "SELECT count(*) FROM raw_netsuite.sales_order_lines WHERE transaction = ?"
+    assert warehouse_value(lines_of, (deleted,)) == 0 and warehouse_value(lines_of, (created[0],)) == 1
 
 
 def test_salesforce_changes_committed_during_a_scan_arrive_on_the_next_sync(emulators, monkeypatch):
