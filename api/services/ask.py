@@ -146,13 +146,9 @@ def ask(question: str, scope: Scope, *, db, conversation_id: str | None = None,
 
 def insights(scope: Scope, settings: Settings | None = None) -> dict:
     entry = _entry_point("agents.insights", "insights_payload")  # the insights engine (agents/insights/)
-    if entry is not None:
+    if entry is not None:  # (a scope always names its book: api.security.Scope refuses one that does not)
         try:
-            agent_scope = _agent_scope(scope)
-        except ValueError:  # a manager without a territory (or a rep without an id) has no book to look at
-            return {"source": "agents", "insights": []}
-        try:
-            data = _jsonable(entry(agent_scope, settings=settings))
+            data = _jsonable(entry(_agent_scope(scope), settings=settings))
             items = data if isinstance(data, list) else data.get("insights", [])
             return {**({} if isinstance(data, list) else data), "source": "agents",
                     "insights": [_jsonable(i) for i in items]}

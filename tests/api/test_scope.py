@@ -6,6 +6,8 @@ marts directly (rep id and territory of every row), never from the API's own ans
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from .fixtures import ROLES
@@ -212,7 +214,20 @@ def test_without_a_token_nothing_but_login_answers(api):
         assert "scc_api_requests_total" in client.get("/metrics").text
 
 
-def test_a_manager_without_a_territory_sees_nothing(api):
-    with api.client(mint(scope_for("sales_manager", territory=None))) as client:
-        assert client.get("/api/v1/orders").json()["items"] == []
-        assert client.get("/api/v1/dashboard/overview").json()["metrics"]["orders"] == 0
+def test_a_manager_without_a_territory_gets_no_scope_at_all(api):
+    """No longer a scope that sees nothing (and whose NULL matched drafts without a customer): none is made,
+    and a token that says so is refused (tests/api/test_auth.py forges them for both roles)."""
+    import jwt
+
+    from api.security import ScopeError, signing_key
+    from scc.config import get_settings
+
+    for role, missing in (("sales_manager", "territory"), ("sales_rep", "rep_id")):
+        with pytest.raises(ScopeError, match=missing.replace("_", " ")):
+            scope_for(role, **{"territory": None, "rep_id": None})
+        claims = {"sub": "nobody@test.example", "role": role, "iss": "scc-api", "iat": int(time.time()),
+                  "exp": int(time.time()) + 600}
+        with api.client(jwt.encode(claims, signing_key(get_settings()), algorithm="HS256")) as client:
+            for path in ("/api/v1/orders", "/api/v1/dashboard/overview"):
+                response = client.get(path)
+                assert response.status_code == 401 and missing.replace("_", " ") in response.json()["detail"]
