@@ -1,10 +1,11 @@
 """Request bodies: JSON read within bounds, and refusals that never echo what was sent.
 
-- :func:`parse_json` is the one JSON reader of request bodies: at most ``SCC_API_JSON_MAX_BYTES`` (413),
+- :func:`parse_json` is the one JSON reader of request bodies: at most ``SCC_API_MAX_BODY_BYTES`` (413),
   nesting at most ``SCC_API_JSON_MAX_DEPTH`` deep, measured before parsing without recursion (400, where
   ``json.loads`` would raise RecursionError), and only finite numbers (``NaN``, ``Infinity`` and ``1e999``
   are not JSON numbers: 400; they would also make the error response itself unserialisable).
-- :class:`BoundedJsonMiddleware` applies it to every JSON body (any endpoint, before FastAPI parses it).
+- :class:`BoundedJsonMiddleware` holds every request body to that size (whatever its type, read as it
+  streams in) and applies :func:`parse_json` to every JSON body (any endpoint, before FastAPI parses it).
 - :func:`validation_error_handler` replaces FastAPI's 422 answer: where and what is wrong, in words, without
   the offending value (which may be huge, not serialisable, or someone's secret).
 """
@@ -29,6 +30,10 @@ class BadJson(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.message, self.status = message, status
+
+
+def too_large(max_bytes: int) -> BadJson:
+    return BadJson(f"the body is larger than the {max_bytes:,} bytes accepted", 413)
 
 
 def nesting_depth(body: bytes) -> int:
@@ -57,7 +62,7 @@ def _finite(text: str) -> float:
 def parse_json(body: bytes, *, max_bytes: int, max_depth: int):
     """The JSON value of a request body, or :class:`BadJson` with a plain message (never the body's text)."""
     if len(body) > max_bytes:
-        raise BadJson(f"the body is larger than the {max_bytes:,} bytes accepted", 413)
+        raise too_large(max_bytes)
     if nesting_depth(body) > max_depth:
         raise BadJson(f"the JSON nests deeper than the {max_depth} levels accepted")
     try:
@@ -86,22 +91,20 @@ def is_json(content_type: str | None) -> bool:
 
 
 class BoundedJsonMiddleware:
-    """Every JSON request body goes through :func:`parse_json` before any endpoint sees it (pure ASGI)."""
+    """Every request body within the size bound, every JSON body through :func:`parse_json`, before any
+    endpoint sees it (pure ASGI)."""
 
     def __init__(self, app, settings):
         self.app = app
-        self.max_bytes, self.max_depth = settings.api_json_max_bytes, settings.api_json_max_depth
+        self.max_bytes, self.max_depth = settings.api_max_body_bytes, settings.api_json_max_depth
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if not is_json(headers.get("content-type")):
-            return await self.app(scope, receive, send)
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._refuse(scope, receive, send,
-                                      BadJson(f"the body is larger than the {self.max_bytes:,} bytes accepted", 413))
+            return await self._refuse(scope, receive, send, too_large(self.max_bytes))
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
@@ -110,13 +113,11 @@ class BoundedJsonMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:
-                return await self._refuse(scope, receive, send,
-                                          BadJson(f"the body is larger than the {self.max_bytes:,} bytes accepted",
-                                                  413))
+                return await self._refuse(scope, receive, send, too_large(self.max_bytes))
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body.strip():
+        if body.strip() and is_json(headers.get("content-type")):
             try:
                 parse_json(body, max_bytes=self.max_bytes, max_depth=self.max_depth)
             except BadJson as error:

@@ -217,9 +217,9 @@ class Settings(BaseSettings):
     api_netsuite_retries: int = Field(
         2, description="Retries of one NetSuite call of the write path (5xx, 429, timeouts) before it fails."
     )
-    api_json_max_bytes: int = Field(
+    api_max_body_bytes: int = Field(
         5 * 1024 * 1024,
-        description="Largest JSON request body (webhooks included) the API reads; larger: 413.",
+        description="Largest request body the API reads (any endpoint, webhooks included); larger: 413.",
     )
     api_json_max_depth: int = Field(
         32, description="Deepest nesting of arrays and objects in a JSON request body; deeper: 400."

@@ -29,9 +29,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 async def _receive(request: Request, vendor: Literal["salesforce", "netsuite"]) -> dict:
     settings, metrics = request.app.state.settings, request.app.state.metrics
-    body = await request.body()
-    if len(body) > settings.api_json_max_bytes:
-        raise HTTPException(413, f"the body is larger than the {settings.api_json_max_bytes:,} bytes accepted")
+    body = await request.body()  # at most SCC_API_MAX_BODY_BYTES (api.bodies.BoundedJsonMiddleware)
     try:
         signed_id = verify(settings.webhook_secret.get_secret_value(), body, request.headers,
                            tolerance_seconds=settings.webhook_tolerance_seconds)
@@ -39,7 +37,7 @@ async def _receive(request: Request, vendor: Literal["salesforce", "netsuite"]) 
         metrics.webhooks.labels(vendor, "bad_signature").inc()
         raise HTTPException(401, str(error)) from None
     try:
-        payload = parse_json(body, max_bytes=settings.api_json_max_bytes, max_depth=settings.api_json_max_depth)
+        payload = parse_json(body, max_bytes=settings.api_max_body_bytes, max_depth=settings.api_json_max_depth)
     except BadJson as error:
         raise HTTPException(error.status, error.message) from None
     events = payload if isinstance(payload, list) else [payload]

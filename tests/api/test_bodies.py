@@ -70,3 +70,20 @@ def test_validation_errors_say_where_and_what_without_the_value(api):
             plain(client.get(f"/api/v1/orders?min_amount={value}"), status=422, must_say="min_amount", sent=value)
         plain(client.get("/api/v1/conversations?limit=100000000000000000000000"), status=422, must_say="limit",
               sent="100000000000000000000000")
+
+
+def test_any_body_is_held_to_the_size_bound(api):
+    """Not only JSON: a form login or a text/plain webhook larger than the bound is refused as it streams in."""
+    large = b"x" * (5 * 1024 * 1024 + 1)
+
+    def chunks():
+        for start in range(0, len(large), 65536):
+            yield large[start:start + 65536]
+
+    with api.client() as client:
+        for path, content_type in (("/api/v1/auth/token", "application/x-www-form-urlencoded"),
+                                   ("/webhooks/netsuite", "text/plain")):
+            plain(client.post(path, content=large, headers={"Content-Type": content_type}), status=413,
+                  must_say="bytes accepted")
+            plain(client.post(path, content=chunks(), headers={"Content-Type": content_type}), status=413,
+                  must_say="bytes accepted")  # no Content-Length: counted as it arrives
