@@ -732,6 +732,10 @@ def _submit(db: Database, scope: Scope, tx: Transaction, attempt: int, settings:
                 session.commit()
             order_id = writer.upsert(tx.external_id, netsuite_payload(tx))
             record = writer.get(order_id)
+    except Invalid:
+        if metrics:
+            metrics.submissions.labels("refused_at_approval").inc()
+        raise
     except NetSuiteError as error:
         _record_failure(db, scope, tx.id, attempt, str(error))
         if metrics:
