@@ -38,6 +38,8 @@ class RunInfo:
     netsuite_url: str
     company_dir: str
     started_at: float
+    live: bool = False
+    live_speed: float = 1.0  # live mode's simulated clock against real time (SCC_EMULATOR_LIVE_SPEED)
 
     @staticmethod
     def path(settings: Settings) -> Path:
@@ -157,7 +159,8 @@ async def _stop_when_parent_dies(stop: asyncio.Event) -> None:
 
 
 def _live_step_endpoint(live):
-    """``POST /__admin/live/step?steps=N``: advance live mode now (tests and demos), even when it is off."""
+    """``POST /__admin/live/step?steps=N``: N rounds of business now, whatever the clock (tests and demos),
+    even when live mode is off."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import JSONResponse
 
@@ -168,7 +171,7 @@ def _live_step_endpoint(live):
             return JSONResponse({"error": "steps must be a whole number"}, status_code=400)
         happened = []
         for _ in range(steps):
-            happened += await run_in_threadpool(live.step)
+            happened += await run_in_threadpool(live.beat)
         return JSONResponse({"happened": happened, "actions": live.actions})
 
     return step
@@ -219,7 +222,8 @@ async def serve(settings: Settings, company, *, on_ready=None) -> None:
 
     from emulators.live import LiveCompany
 
-    live = LiveCompany(salesforce_app.state.store, netsuite_app.state.store, seed=settings.demo_seed)
+    live = LiveCompany(salesforce_app.state.store, netsuite_app.state.store, seed=settings.demo_seed,
+                       speed=settings.emulator_live_speed, stories=getattr(company, "stories", None))
     for app in (salesforce_app, netsuite_app):  # first, ahead of any catch-all route of the app
         app.router.routes.insert(0, Route("/__admin/live/step", _live_step_endpoint(live), methods=["POST"]))
     live_stop = threading.Event()
@@ -245,6 +249,8 @@ async def serve(settings: Settings, company, *, on_ready=None) -> None:
             netsuite_url=f"http://{host}:{settings.netsuite_emulator_port}/services/rest",
             company_dir=str(Path(company.salesforce).parent),
             started_at=time.time(),
+            live=settings.emulator_live,
+            live_speed=settings.emulator_live_speed,
         )
         RunInfo.path(settings).parent.mkdir(parents=True, exist_ok=True)
         RunInfo.path(settings).write_text(json.dumps(asdict(info), indent=2))

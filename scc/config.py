@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     netsuite_emulator_port: int = Field(8081, description="HTTP port of the NetSuite emulator.")
     emulator_live: bool = Field(True, description="Keep the demo company moving while the emulators run.")
     emulator_live_interval: float = Field(5.0, description="Seconds between live-mode steps.")
+    emulator_live_speed: float = Field(
+        1.0, gt=0, description="How many times faster than real time live mode runs the company's day (1: at "
+        "the company's own hourly rates; faster is shown on the dashboard).",
+    )
     emulator_webhook_url: str | None = Field(
         None,
         description="Base URL the emulators POST change events to: <url>/salesforce and <url>/netsuite "

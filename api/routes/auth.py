@@ -51,8 +51,22 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
 
 
 @router.get("/me", summary="The caller's identity and data scope")
-async def me(scope: ReadScope) -> dict:
-    return {**scope.as_dict(), "can_write": scope.can_write, "scope_key": scope.key}
+async def me(scope: ReadScope, request: Request) -> dict:
+    return {**scope.as_dict(), "can_write": scope.can_write, "scope_key": scope.key,
+            "live_speed": _live_speed(request.app.state.settings)}
+
+
+def _live_speed(settings) -> float | None:
+    """How many times faster than real time the demo company's live mode runs, when it runs faster (the
+    running emulators' own run info); None in real time, with live mode off, or outside demo mode."""
+    if not settings.demo_mode:
+        return None
+    from emulators.server import RunInfo
+
+    info = RunInfo.read(settings)
+    if not info or not info.live or info.live_speed <= 1:
+        return None
+    return info.live_speed
 
 
 @router.get("/config", summary="How to log in here: local demo logins and/or OIDC single sign-on")

@@ -17,6 +17,8 @@ import uuid
 import pytest
 import requests
 
+from emulators.server import RunInfo
+from scc.config import get_settings
 from tests.api.helpers import wait_for
 from tests.conftest import TEST_TODAY
 
@@ -296,7 +298,19 @@ def test_the_live_connection_comes_back_by_itself(open_dashboard):
         sockets.append(socket)
 
     page.page.route_web_socket(re.compile(r"/ws/dashboard"), through)
-    page.login("sales_exec")
+    assert not page.page.is_visible("#demo-speed")
+    # the emulators say their live mode runs 40 times faster than real time (what `scc emulators start`
+    # publishes with SCC_EMULATOR_LIVE_SPEED=40): the header says so
+    run_info = RunInfo.path(get_settings())
+    published = run_info.read_text()
+    run_info.write_text(json.dumps({**json.loads(published), "live": True, "live_speed": 40.0}))
+    try:
+        page.login("sales_exec")
+        page.wait_js("!document.querySelector('#demo-speed').hidden", what="the demo clock's speed")
+    finally:
+        run_info.write_text(published)
+    assert page.page.inner_text("#demo-speed") == "Demo clock ×40"
+    assert "40 times faster than real time" in page.page.get_attribute("#demo-speed", "title")
     page.wait_js("document.querySelector('#live-status').dataset.state === 'live'", what="the live connection")
     page.wait_js("Number(document.body.dataset.liveMessages || 0) >= 1", what="the first snapshot")
     assert len(sockets) == 1

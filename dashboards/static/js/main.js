@@ -150,6 +150,13 @@ async function start() {
   $("#user-name").textContent = state.me.name || state.me.user;
   $("#user-role").textContent = ROLE_NAMES[state.me.role] || words(state.me.role);
   $("#scope-badge").textContent = scopeText(state.me);
+  const speed = $("#demo-speed");  // the demo company's live mode running faster than real time says so
+  speed.hidden = !(state.me.live_speed > 1);
+  if (!speed.hidden) {
+    const times = Number(state.me.live_speed).toLocaleString(undefined, { maximumFractionDigits: 1 });
+    speed.textContent = `Demo clock ×${times}`;
+    speed.title = `Live mode runs the demo company ${times} times faster than real time (SCC_EMULATOR_LIVE_SPEED): a day's orders arrive in ${Math.max(1, Math.round(24 * 60 / state.me.live_speed))} minutes.`;
+  }
   document.body.dataset.role = state.me.role;
   const wanted = location.hash.slice(1);
   activate(TABS.includes(wanted) ? wanted : TABS.includes(state.prefs.lastTab) ? state.prefs.lastTab : "overview");
