@@ -62,7 +62,7 @@ def test_full_then_incremental_sync_is_exact(emulators):
 
     again = {s: sync(s) for s in ("salesforce", "netsuite")}
     check_exact(emulators)
-    # Nothing changed: only the few rows sitting exactly on each cursor are read again.
+    # Nothing changed: only rows stamped in the lag before the last read started are read again.
     for result, full in zip(again.values(), first.values()):
         assert incremental_rows(result) < 0.01 * full.progress.total_rows, result.progress
 
@@ -129,7 +129,7 @@ def test_changes_between_syncs_arrive_and_only_they_are_fetched(emulators):
                                  (invoice_id,)).fetchone()[0] == 0
         assert warehouse.execute("SELECT memo FROM raw_netsuite.sales_orders WHERE id = ?", (order_id,)).fetchone()[0] == "rush order"
 
-    # Only what changed was read: one new opportunity (plus rows on the old cursor), not the table.
+    # Only what changed was read: one new opportunity (and any row stamped within the lag), not the table.
     fetched = sf_result.progress.resources
     assert fetched["Opportunity"].rows <= 1 + store_value(
         sf, 'SELECT count(*) FROM "Opportunity" WHERE "SystemModstamp" = ?', (sf_before,)
