@@ -1,8 +1,7 @@
 """Pages of records as pyarrow tables: dlt's fast path for both sources.
 
-A resource that yields arrow tables skips dlt's per-row work: ``dlt.sources.incremental`` filters each
-table with vectorised compares, and the normalize stage copies the parquet file extract wrote (adding
-``_dlt_id``) instead of visiting every value of every row. The price is that dlt no longer coerces
+A resource that yields arrow tables skips dlt's per-row work: the normalize stage copies the parquet file
+extract wrote (adding ``_dlt_id``) instead of visiting every value of every row. The price is that dlt no longer coerces
 values: the tables must already carry the warehouse types, which :func:`page_table` gives them from the
 same dlt column types the resources declare as hints (dlt keeps the hints and warns if they differ).
 """
