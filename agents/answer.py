@@ -45,6 +45,7 @@ class Answer:
     seconds: float = 0.0
     scope: str = ""
     extra: dict = field(default_factory=dict)                # plugins may add anything JSON-able here
+    reading: dict = field(default_factory=dict)              # how the question was read (agents.reading)
 
     @property
     def ok(self) -> bool:
@@ -59,7 +60,7 @@ class Answer:
             "turn": self.turn, "parts": [p.to_dict() for p in self.parts], "draft": self.draft,
             "refused": self.refused, "error": self.error, "truncated": self.truncated,
             "llm_calls": self.llm_calls, "llm_tokens": self.llm_tokens, "seconds": round(self.seconds, 4),
-            "scope": self.scope, "extra": self.extra,
+            "scope": self.scope, "extra": self.extra, "reading": self.reading,
         }
 
 

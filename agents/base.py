@@ -63,6 +63,8 @@ class Agent:
     keywords: dict[str, float] = {}             # regular expression -> weight, for ``score``
     examples: tuple[str, ...] = ()              # questions it answers (docs and the LLM prompt)
     uses_llm: bool = True                       # plan with the LLM when one is configured
+    checks_reading: bool = True                 # ask back when a word that looks like a filter went unused
+                                                # (agents.reading); off for agents that read sentences freely
 
     def score(self, text: str, route: Route) -> float:
         """How much this agent owns ``text`` (0: not at all). The router picks the highest."""

@@ -22,6 +22,7 @@ from agents.conversations import check_owner, default_store
 from agents.entities import Vocabulary, load_vocabulary
 from agents.errors import AgentError, QueryFailed, Refusal
 from agents.plugins import get_plugin_manager, registered_agents, registered_tools
+from agents.reading import clarification, collecting, correct_spelling, lexicon, read
 from agents.router import (Entities, Route, extract_entities, is_refinement, merge_refinement, split_question)
 from agents.scope import Scope
 from scc.config import get_settings
@@ -36,6 +37,7 @@ ENTITY_BOOSTS = {
 }
 MAX_QUESTION = 2000
 HELP = "help"
+PLANNER_PATHS = ("planner", "semantic_layer")  # answers the deterministic planner wrote (not the LLM's)
 
 
 def _vocabulary(catalog, settings) -> Vocabulary:
@@ -114,9 +116,11 @@ def _visible_ids(context: AgentContext, mart: str, column: str) -> set[str] | No
     return _visible[key]
 
 
-def limit_to_scope(route: Route, context: AgentContext) -> None:
+def limit_to_scope(route: Route, context: AgentContext) -> list[str]:
     """Customers and reps the caller cannot see are not matched: their names stay the caller's own words
-    (so an answer never spells out, or suggests, a name from outside the caller's scope)."""
+    (so an answer never spells out, or suggests, a name from outside the caller's scope). Returns those
+    words."""
+    outside: list[str] = []
     for attr, mart, column in (("customers", "dim_customers", "customer_id"), ("reps", "dim_sales_reps", "rep_id")):
         matches = getattr(route.entities, attr)
         if not matches:
@@ -128,7 +132,31 @@ def limit_to_scope(route: Route, context: AgentContext) -> None:
         for m in matches:
             if m not in keep and m.phrase not in route.entities.unknown:
                 route.entities.unknown.append(m.phrase)
+                outside.append(m.phrase)
         setattr(route.entities, attr, keep)
+    return outside
+
+
+def not_in_scope(question: str, names: list[str], scope: Scope) -> Answer:
+    """The answer for a question that names a customer or rep outside the caller's scope: it says so, in
+    the caller's own words, and tells nothing about them (not even whether the name exists elsewhere)."""
+    book = "your book" if scope.role == "sales_rep" else f"the {scope.territory} territory"
+    said = " and ".join(f"“{n}”" for n in dict.fromkeys(names))
+    verb = "is" if len(set(names)) == 1 else "are"
+    return Answer(question=question, text=f"{said} {verb} not in {book}: I can only answer about {scope.describe()}.",
+                  path="planner", agent="scope", intent="out_of_scope")
+
+
+_lexicons: dict[int, set[str]] = {}
+
+
+def _known_words(vocabulary: Vocabulary, agents: dict) -> set[str]:
+    """The spelling lexicon, built once per vocabulary."""
+    key = id(vocabulary)
+    if key not in _lexicons:
+        _lexicons.clear()
+        _lexicons[key] = lexicon(vocabulary, agents)
+    return _lexicons[key]
 
 
 def _refusal(question: str, error: AgentError, agent: str = "") -> Answer:
@@ -149,7 +177,7 @@ def help_answer(route: Route, context: AgentContext) -> Answer:
                   entities=route.entities.filters(), follow_ups=examples[:4])
 
 
-def answer_route(route: Route, context: AgentContext) -> Answer:
+def answer_route(route: Route, context: AgentContext, corrections: list[tuple[str, str]] = ()) -> Answer:
     if route.agent == HELP:
         return help_answer(route, context)
     agent = context.agents.get(route.agent)
@@ -157,7 +185,8 @@ def answer_route(route: Route, context: AgentContext) -> Answer:
         return Answer(question=route.text, text="No agent can answer that yet.", path="error", error="no_agent")
     context.notes = []
     try:
-        answer = agent.answer(route, context)
+        with collecting() as planner_spans:
+            answer = agent.answer(route, context)
     except Refusal as error:
         answer = _refusal(route.text, error, agent.name)
     except AgentError as error:
@@ -170,6 +199,12 @@ def answer_route(route: Route, context: AgentContext) -> Answer:
     if not answer.entities:
         answer.entities = route.entities.filters()
     answer.llm_calls, answer.llm_tokens = context.llm_calls, context.llm_tokens
+    if answer.ok and answer.path in PLANNER_PATHS and getattr(agent, "checks_reading", True):
+        reading = read(route, agent, context.vocabulary, context.today, planner_spans, answer=answer,
+                       corrections=corrections)
+        answer.reading = reading.to_dict()
+        if reading.questionable and not answer.draft:
+            answer = clarification(route, reading, answer)
     pm = get_plugin_manager()
     for replacement in pm.hook.process_answer(answer=answer, route=route, context=context):
         if isinstance(replacement, Answer):
@@ -229,6 +264,9 @@ def ask(question: str, scope: Scope, *, conversation_id: str | None = None, sett
     agents = registered_agents()
     context = AgentContext(scope=scope, settings=settings, catalog=catalog, vocabulary=vocabulary, today=today,
                            tools=registered_tools(), llm=llm, previous=previous, agents=agents)
+    corrections: list[tuple[str, str]] = []
+    if llm is None:
+        question, corrections = correct_spelling(question, _known_words(vocabulary, agents))
     routes = route_question(question, agents=agents, vocabulary=vocabulary, today=today, previous=previous,
                             llm=llm is not None)
     if not routes:  # nothing recognisable (only punctuation, say): tell what can be asked
@@ -237,9 +275,15 @@ def ask(question: str, scope: Scope, *, conversation_id: str | None = None, sett
                         + "; ".join(f'"{e}"' for e in examples[:4]) + ".", path="planner", agent="help",
                         intent="help", follow_ups=examples[:4])
         return _record(answer, question, scope, store, conversation_id, routes, started)
+    outside: list[str] = []
     for route in routes:
-        limit_to_scope(route, context)
-    answers = [answer_route(route, context) for route in routes]
+        dropped = limit_to_scope(route, context)
+        if getattr(agents.get(route.agent), "checks_reading", False):  # (a draft says so on its own card)
+            outside += dropped
+    if outside:
+        answer = not_in_scope(question, outside, scope)
+        return _record(answer, question, scope, store, conversation_id, routes, started)
+    answers = [answer_route(route, context, corrections) for route in routes]
     if len(answers) == 1:
         answer = answers[0]
         answer.question = question

@@ -226,5 +226,22 @@ def filters_text(ents: Entities) -> str:
     return (" " + " ".join(bits)) if bits else ""
 
 
+def search(pattern: str, text: str) -> re.Match | None:
+    """``re.search`` for planners: a match is noted as words the planner used (see :mod:`agents.reading`)."""
+    found = re.search(pattern, text, re.I)
+    if found:
+        from agents.reading import note_match
+
+        note_match(text, pattern)
+    return found
+
+
 def has_word(text: str, pattern: str) -> bool:
-    return re.search(pattern, text, re.I) is not None
+    """Whether ``pattern`` occurs in the question ``text``; a match is noted as words the planner used
+    (see :mod:`agents.reading`)."""
+    found = re.search(pattern, text, re.I) is not None
+    if found:
+        from agents.reading import note_match
+
+        note_match(text, pattern)
+    return found

@@ -70,6 +70,16 @@ HEALTH_PHRASES = [("at risk", "at_risk"), ("at-risk", "at_risk"), ("declining", 
                   ("healthy", "healthy"), ("inactive", "inactive"), ("dormant", "inactive"),
                   ("churned", "inactive"), ("new", "new")]
 FORECAST_PHRASES = [("best case", "Best Case"), ("commit", "Commit"), ("omitted", "Omitted")]
+INVOICE_OVERDUE = r"\b(overdue|past due|late payment|unpaid)\b"
+INVOICE_OPEN = r"\b(open|outstanding|unpaid) (invoices?|receivables?|balance)\b|\breceivables?\b"
+INVOICE_PAID = r"\bpaid invoices?\b"
+DEAL_WON = r"\b(won|wins|win|winning|closed[- ]won)\b"
+DEAL_LOST = r"\b(lost|losses|lose|closed[- ]lost)\b"
+DEAL_OPEN = r"\bopen (deals?|opportunit\w+|pipeline)\b"
+DEAL_CLOSED = r"\bclosed (deals?|opportunit\w+)\b"
+MINE = r"\b(my|mine|i|me)\b"
+# The patterns above, as the reading of a question consumes them (agents.reading).
+STATE_PATTERNS = (INVOICE_OVERDUE, INVOICE_OPEN, INVOICE_PAID, DEAL_WON, DEAL_LOST, DEAL_OPEN, DEAL_CLOSED, MINE)
 
 
 @dataclass
@@ -247,11 +257,11 @@ def extract_entities(text: str, vocab: Vocabulary, today: dt.date) -> Entities:
         if _phrase_in(lowered, phrase):
             ents.order_status = status
             break
-    if re.search(r"\b(overdue|past due|late payment|unpaid)\b", lowered):
+    if re.search(INVOICE_OVERDUE, lowered):
         ents.invoice_status = "overdue"
-    elif re.search(r"\b(open|outstanding|unpaid) (invoices?|receivables?|balance)\b|\breceivables?\b", lowered):
+    elif re.search(INVOICE_OPEN, lowered):
         ents.invoice_status = "open"
-    elif re.search(r"\bpaid invoices?\b", lowered):
+    elif re.search(INVOICE_PAID, lowered):
         ents.invoice_status = "paid"
     for phrase, value in HEALTH_PHRASES:
         if _phrase_in(lowered, phrase) and value not in ents.health:
@@ -261,15 +271,15 @@ def extract_entities(text: str, vocab: Vocabulary, today: dt.date) -> Entities:
     for phrase, value in FORECAST_PHRASES:
         if _phrase_in(lowered, phrase):
             ents.forecast.append(value)
-    if re.search(r"\b(won|wins|win|winning|closed[- ]won)\b", lowered) and not re.search(r"\bwin (rate|ratio|%|percentage)", lowered):
+    if re.search(DEAL_WON, lowered) and not re.search(r"\bwin (rate|ratio|%|percentage)", lowered):
         ents.deal_state = "won"
-    elif re.search(r"\b(lost|losses|lose|closed[- ]lost)\b", lowered):
+    elif re.search(DEAL_LOST, lowered):
         ents.deal_state = "lost"
-    elif re.search(r"\bopen (deals?|opportunit\w+|pipeline)\b", lowered):
+    elif re.search(DEAL_OPEN, lowered):
         ents.deal_state = "open"
-    elif re.search(r"\bclosed (deals?|opportunit\w+)\b", lowered):
+    elif re.search(DEAL_CLOSED, lowered):
         ents.deal_state = "closed"
-    ents.mine = bool(re.search(r"\b(my|mine|i|me)\b", lowered))
+    ents.mine = bool(re.search(MINE, lowered))
     return ents
 
 

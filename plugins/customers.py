@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from agents import Agent, Plan, hookimpl
 from agents.metrics import MetricQuery
-from agents.planning import (breakdown, entity_filters, filters_text, has_word, in_list, lit, period_text, where)
+from agents.planning import (breakdown, entity_filters, filters_text, has_word, in_list, lit, period_text, search,
+                             where)
 from agents.router import Route
 
 CUSTOMER_COLUMNS = ("c.customer_name, c.industry, c.territory, c.rep_name, c.health, c.lifetime_revenue, "
@@ -60,7 +61,7 @@ class CustomersAgent(Agent):
         days = None
         import re
 
-        m = re.search(r"(?:haven'?t|have not|not|no) ordered? (?:in|for) (?:the last )?(\d+) days", q)
+        m = search(r"(?:haven'?t|have not|not|no) ordered? (?:in|for) (?:the last )?(\d+) days", q)
         if m:
             days = int(m.group(1))
             cutoff = ctx.today.fromordinal(ctx.today.toordinal() - days + 1)

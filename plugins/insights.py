@@ -29,6 +29,7 @@ class InsightsAgent(Agent):
     }
     examples = ("What should I worry about?", "Which customers grew the most?", "Whose orders fell the most?")
     uses_llm = False
+    checks_reading = False  # the insights answer as a whole, whatever the wording
 
     def answer(self, route, context) -> Answer:
         q = route.question.lower()

@@ -11,7 +11,7 @@ import re
 
 from agents import Agent, Plan, hookimpl
 from agents.metrics import MetricQuery
-from agents.planning import (breakdown, entity_filters, filters_text, has_word, lit, metric_filters,
+from agents.planning import (breakdown, entity_filters, filters_text, has_word, lit, metric_filters, search,
                              metric_group, period_text, where)
 from agents.router import Route
 
@@ -84,7 +84,7 @@ class OrdersAgent(Agent):
             return self._metric(route, ctx, ["fill_rate"], "Fill rate", "orders.fill_rate",
                                 "SELECT sum(CASE WHEN o.status_group = 'fulfilled' THEN 1 ELSE 0 END) * 1.0 / "
                                 "nullif(count(*), 0) AS fill_rate", extra=["o.status <> 'cancelled'"])
-        age = re.search(r"(?:older than|more than|over|longer than|at least)\s+(\d+)\s+days", q)
+        age = search(r"(?:older than|more than|over|longer than|at least)\s+(\d+)\s+days", q)
         if has_word(q, r"\baging\b|\bage of\b|\bhow long\b|\bdays open\b|\boldest\b") or age:
             return self._aging(route, ctx, int(age.group(1)) if age else None)
         if has_word(q, r"\bby status\b|status breakdown|breakdown by status|fulfil+ed vs|vs\.? pending|"

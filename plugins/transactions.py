@@ -169,6 +169,7 @@ class TransactionsAgent(Agent):
     keywords = {}
     examples = ("Create a sales order for 500 hats for Disney at $50 each",)
     uses_llm = False
+    checks_reading = False  # a sentence to draft from, read by the draft builder itself
 
     def score(self, text, route):
         if CREATE.search(text) and re.search(r"\d", text):

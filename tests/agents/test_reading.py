@@ -1,0 +1,91 @@
+"""The reading of a question (agents/reading.py, issue 16): every word is used, a filler, or reported;
+a word that looks like a filter, period, comparison or condition and went unused gets a question back,
+never a figure; typos are mended and shown; a name outside the caller's scope is answered as such."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from agents import Scope, ask
+from agents.conversations import SQLiteConversationStore
+from agents.reading import FILLER, WORD
+from tests.agents.evaluation import load_questions
+from tests.agents.heldout import HELDOUT
+
+REP_A = Scope.rep("005A")
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SQLiteConversationStore(tmp_path / "conversations.sqlite")
+
+
+def every_question() -> list[str]:
+    held = yaml.safe_load(HELDOUT.read_text())["questions"]
+    return [q["question"] for q in load_questions()] + [q["question"] for q in held]
+
+
+def test_every_word_of_every_question_is_used_or_reported(synthetic, store):
+    read = 0
+    for question in every_question():
+        answer = ask(question, Scope.all(), settings=synthetic, store=store)
+        reading = answer.reading or answer.extra.get("reading")
+        if not reading:  # refused, drafted, an error, or another path: nothing was read as an answer
+            continue
+        read += 1
+        accounted = {w.lower() for w in reading["used"] + reading["unused"]} | FILLER
+        words = {m.group(0).lower().strip(".,") for m in WORD.finditer(answer.question)}
+        silent = {w for w in words if w not in accounted and w.rstrip("s") not in FILLER}
+        assert not silent, (question, silent, reading)
+    assert read > 100
+
+
+@pytest.mark.parametrize("question, words", [
+    ("How many orders did we get this month excluding Disney?", ["excluding"]),
+    ("Bookings this quarter vs last quarter", ["vs"]),
+    ("What share of bookings comes from Disney?", ["share"]),
+    ("How many orders without Disney this year?", ["without"]),
+    ("Orders that are not fulfilled for more than 50 customers", ["50"]),
+    ("Win rate of deals created since March", ["since", "March"]),
+])
+def test_a_filter_like_word_left_unused_gets_a_question_not_a_number(synthetic, store, question, words):
+    answer = ask(question, Scope.all(), settings=synthetic, store=store)
+    assert answer.intent == "clarify" and not answer.rows, (answer.text, answer.reading)
+    assert all(w in answer.text for w in words if w.lower() in answer.text.lower()), answer.text
+    assert any(w.lower() in answer.text.lower() for w in words), answer.text
+    assert "did not understand" in answer.text
+
+
+def test_typos_are_mended_and_shown(synthetic, store):
+    plain = ask("How many orders this year?", Scope.all(), settings=synthetic, store=store)
+    typed = ask("hw many ordrs this yr?", Scope.all(), settings=synthetic, store=store)
+    assert typed.rows == plain.rows and typed.rows
+    corrections = {c["typed"]: c["read_as"] for c in typed.reading["corrections"]}
+    assert corrections == {"hw": "how", "ordrs": "orders", "yr": "year"}
+
+
+def test_real_words_are_never_corrected(synthetic, store):
+    answer = ask("How many deals did we lose last quarter?", Scope.all(), settings=synthetic, store=store)
+    assert not answer.reading["corrections"]
+    assert "lose" in answer.reading["used"]
+
+
+@pytest.mark.parametrize("scope, question, name", [
+    (REP_A, "How many orders did Pinecrest Foods place this year?", "Pinecrest Foods"),
+    (REP_A, "What are Carol Clark's bookings?", "Carol Clark"),
+    (Scope.manager("Pacific"), "Show me Lakeside Motors orders", "Lakeside Motors"),
+])
+def test_a_name_outside_the_callers_scope_is_answered_as_such(synthetic, store, scope, question, name):
+    answer = ask(question, scope, settings=synthetic, store=store)
+    assert answer.intent == "out_of_scope" and not answer.rows
+    assert re.search(rf"“{name}[^”]*” is not in (your book|the Pacific territory)", answer.text), answer.text
+
+
+def test_an_answer_states_its_reading(synthetic, store):
+    answer = ask("Show me pending orders for Disney this month", Scope.all(), settings=synthetic, store=store)
+    text = answer.reading["text"]
+    assert "customer Disney" in text and "this month" in text and "status pending" in text
+    assert {c["kind"] for c in answer.reading["chips"]} >= {"period", "filter"}
