@@ -284,6 +284,9 @@ def pipeline_extra(scope: Scope, settings: Settings | None = None) -> dict:
             f"WHERE {scope.where('o')[0]} AND NOT o.is_closed AND (o.close_date_pushes > 0 OR o.is_slipped) "
             f"ORDER BY o.close_date_pushes DESC, o.amount DESC NULLS LAST, o.opportunity_id LIMIT 10",
             scope.where("o")[1])
+        slipping_count = r.value(
+            f"SELECT count(*) FROM marts.fct_opportunities WHERE {where} AND NOT is_closed "
+            f"AND (close_date_pushes > 0 OR is_slipped)", params)
         quarters = r.all(
             f"SELECT CAST(date_trunc('quarter', close_date) AS DATE) AS quarter, "
             f"sum(CASE WHEN is_won THEN 1 ELSE 0 END) AS won, sum(CASE WHEN is_won THEN 0 ELSE 1 END) AS lost "
@@ -293,7 +296,8 @@ def pipeline_extra(scope: Scope, settings: Settings | None = None) -> dict:
         row["probability"] = round(float(row["probability"] or 0), 1)
     trend = [{"quarter": str(q["quarter"]), "won": int(q["won"]), "lost": int(q["lost"]),
               "win_rate": _ratio(q["won"], int(q["won"]) + int(q["lost"]))} for q in quarters]
-    return {"funnel": funnel, "slipping_deals": slipping, "win_rate_trend": trend}
+    return {"funnel": funnel, "slipping_deals": slipping, "slipping_deals_count": int(slipping_count or 0),
+            "win_rate_trend": trend}
 
 
 AGE_BUCKETS = ("0-7", "8-30", "31-60", "61-90", "90+")
@@ -363,11 +367,15 @@ def products_extra(scope: Scope, settings: Settings | None = None) -> dict:
             f"HAVING sum(l.quantity - coalesce(l.quantity_fulfilled, 0)) > 0 "
             f"ORDER BY coalesce(p.quantity_on_hand, 0) * 1.0 / sum(l.quantity - coalesce(l.quantity_fulfilled, 0)), "
             f"p.product_id LIMIT 10", params)
+        stock_count = r.value(
+            f"SELECT count(DISTINCT l.product_id) FROM marts.fct_order_lines l JOIN marts.fct_orders o "
+            f"ON o.order_id = l.order_id WHERE {where} AND o.status_group IN ('pending', 'partial') "
+            f"AND l.quantity - coalesce(l.quantity_fulfilled, 0) > 0", params)
     for row in trend:
         row["month"] = str(row["month"])
     for row in stock:
         row["shortfall"] = max(0.0, float(row["open_quantity"]) - float(row["quantity_on_hand"] or 0))
-    return {"category_trend": trend, "stock_vs_open_orders": stock}
+    return {"category_trend": trend, "stock_vs_open_orders": stock, "stock_vs_open_orders_count": int(stock_count or 0)}
 
 
 EXTRAS = {"overview": overview_extra, "pipeline": pipeline_extra, "orders": orders_extra,

@@ -155,12 +155,15 @@ def pipeline(scope: Scope, settings: Settings | None = None) -> dict:
             f"ORDER BY o.amount DESC NULLS LAST, o.opportunity_id LIMIT 10",
             scope.where("o")[1],
         )
+        stalled_count = r.value(
+            f"SELECT count(*) FROM marts.fct_opportunities WHERE {where} AND NOT is_closed AND is_stalled", params)
     return {
         "as_of": day.isoformat(),
         "by_stage": by_stage,
         "by_forecast_category": by_forecast,
         "closing_this_quarter": {**closing, "start": quarter_start.isoformat(), "end": quarter_end.isoformat()},
         "stalled_deals": stalled,
+        "stalled_deals_count": int(stalled_count or 0),  # all of them (the list shows the 10 largest)
     }
 
 
@@ -220,10 +223,13 @@ def customers(scope: Scope, settings: Settings | None = None) -> dict:
             f"ORDER BY revenue_prior_90d DESC NULLS LAST, customer_id LIMIT 10",
             params,
         )
+        at_risk_count = r.value(
+            f"SELECT count(*) FROM marts.dim_customers WHERE {where} AND health IN ('at_risk', 'declining')", params)
     for row in top + at_risk:
         prior = row.get("revenue_prior_90d") or 0
         row["change_pct"] = round(100 * (row["revenue_last_90d"] - prior) / prior, 1) if prior else None
-    return {"as_of": today().isoformat(), "by_health": health, "top_customers": top, "at_risk": at_risk}
+    return {"as_of": today().isoformat(), "by_health": health, "top_customers": top, "at_risk": at_risk,
+            "at_risk_count": int(at_risk_count or 0)}
 
 
 def products(scope: Scope, settings: Settings | None = None) -> dict:

@@ -51,8 +51,24 @@ def answer_rows(page, index: int) -> list[dict]:
 # --- every role, every tab ----------------------------------------------------------------------------------
 
 
+def _slipping_deals_in_salesforce(emulators) -> int:
+    """Open deals whose close date was ever pushed out while open, read from the Salesforce emulator's store."""
+    store = sqlite3.connect(f"file:{emulators.salesforce_store}?mode=ro", uri=True)
+    rows = store.execute(
+        'SELECT h."OpportunityId", h."StageName", h."CloseDate" FROM "OpportunityHistory" h '
+        'JOIN "Opportunity" o ON o."Id" = h."OpportunityId" WHERE o."IsClosed" = 0 AND o."IsDeleted" = 0 '
+        'AND h."IsDeleted" = 0 ORDER BY h."OpportunityId", h."CreatedDate", h."Id"').fetchall()
+    store.close()
+    pushed, previous = set(), {}
+    for opportunity, stage, close in rows:
+        if opportunity in previous and stage not in ("Closed Won", "Closed Lost") and close > previous[opportunity]:
+            pushed.add(opportunity)
+        previous[opportunity] = close
+    return len(pushed)
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_each_role_sees_the_apis_figures_for_its_scope_on_every_tab(open_dashboard, role):
+def test_each_role_sees_the_apis_figures_for_its_scope_on_every_tab(open_dashboard, emulators, role):
     page = open_dashboard(f"role-{role}")
     page.login(role)
     with page.client() as client:
@@ -68,6 +84,22 @@ def test_each_role_sees_the_apis_figures_for_its_scope_on_every_tab(open_dashboa
         assert checked[tab] >= 10, (tab, checked[tab])
         page.assert_charts_drawn(f"#panel-{tab}", minimum=CHARTS[tab])
         page.screenshot(f"{tab}-desktop")
+        if tab == "pipeline" and role == "sales_exec":
+            # the card counts every slipping deal (its own query), not the 10 rows of the list below it
+            slipping = _slipping_deals_in_salesforce(emulators)
+            assert page.page.inner_text('[data-kpi="slipping"]') == f"{slipping:,}"
+            rows = page.page.locator('[data-section="slipping"] tbody tr').count()
+            assert rows == min(slipping, 10)
+        if tab == "products" and role == "sales_exec":
+            # a list cut at 10 says so: "10 of <every item with open orders>", counted in NetSuite's store
+            store = sqlite3.connect(f"file:{emulators.netsuite_store}?mode=ro", uri=True)
+            items = store.execute(
+                "SELECT count(DISTINCT l.item) FROM transactionline l JOIN \"transaction\" t ON t.id = l.\"transaction\" "
+                "WHERE t.type = 'SalesOrd' AND t.status IN ('A', 'B', 'D', 'E') AND l.mainline = 'F' "
+                "AND l.quantity - coalesce(l.quantityshiprecv, 0) > 0").fetchone()[0]
+            store.close()
+            assert items > 10, "the test company has more items on open orders than the list shows"
+            assert page.page.inner_text('[data-section="stock"] .list-count') == f"10 of {items:,}"
     page.open_tab("assistant")
     voice = page.page.get_attribute("#panel-assistant", "data-voice")
     supported = page.page.evaluate("'SpeechRecognition' in window || 'webkitSpeechRecognition' in window")

@@ -81,8 +81,11 @@ export function kpi({ id, label, path, kind = "money", sub = "", meter = null, t
  * A table of rows of an API answer. columns: [{label, key, kind, num, render(row, i, path)}]; each cell
  * shows rows[i][key] through a [data-field] of `${listPath}.${i}.${key}`, so fill() and the tests can check it.
  */
-export function table({ caption, columns, rows, listPath, empty = "Nothing to show.", rowAttrs = () => "" }) {
+export function table({ caption, columns, rows, listPath, empty = "Nothing to show.", rowAttrs = () => "", total, totalPath }) {
   if (!rows || rows.length === 0) return `<p class="empty">${esc(empty)}</p>`;
+  // a list cut short says how much of it is shown ("10 of 76"), the whole count from its own query
+  const shown = total != null && total > rows.length
+    ? `<p class="list-count">${format(rows.length, "count")} of ${field(totalPath, "count")}</p>` : "";
   const head = columns.map((c) => `<th scope="col"${c.num ? ' class="num"' : ""}>${esc(c.label)}</th>`).join("");
   const body = rows.map((row, i) => {
     const cells = columns.map((c) => {
@@ -92,7 +95,7 @@ export function table({ caption, columns, rows, listPath, empty = "Nothing to sh
     }).join("");
     return `<tr ${rowAttrs(row, i)}>${cells}</tr>`;
   }).join("");
-  return `<div class="table-wrap"><table>${caption ? `<caption class="visually-hidden">${esc(caption)}</caption>` : ""}
+  return `${shown}<div class="table-wrap"><table>${caption ? `<caption class="visually-hidden">${esc(caption)}</caption>` : ""}
     <thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 

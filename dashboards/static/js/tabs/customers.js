@@ -60,7 +60,7 @@ export function createCustomers(ctx) {
       caption: "Top customers by revenue in the last 90 days", listPath: "top_customers", rows: data.top_customers,
       columns: customerColumns, empty: "No orders in the last 90 days." });
     panel.querySelector('[data-section="attention"] .body').innerHTML = table({
-      caption: "Customers that are declining or at risk", listPath: "at_risk", rows: data.at_risk,
+      caption: "Customers that are declining or at risk", listPath: "at_risk", rows: data.at_risk, total: data.at_risk_count, totalPath: "at_risk_count",
       columns: [...customerColumns.filter((c) => c.key !== "territory"), { label: "Last order", key: "last_order_date", kind: "date" }],
       empty: "No customer is declining or at risk." });
     panel.querySelector('[data-section="health"] .body').innerHTML = table({

@@ -24,8 +24,8 @@ export function createPipeline(ctx) {
           sub: `${field("by_forecast_category[forecast_category=Commit].opportunities", "count")} deals` })}
         ${kpi({ id: "best-case", label: "Best case", path: "by_forecast_category[forecast_category=Best Case].amount",
           sub: `${field("by_forecast_category[forecast_category=Best Case].opportunities", "count")} deals` })}
-        ${kpi({ id: "stalled", label: "Stalled deals", path: "stalled_deals.#", kind: "count", sub: "in stage too long or no activity" })}
-        ${kpi({ id: "slipping", label: "Slipping deals", path: "slipping_deals.#", kind: "count", sub: "close date pushed out" })}
+        ${kpi({ id: "stalled", label: "Stalled deals", path: "stalled_deals_count", kind: "count", sub: "in stage too long or no activity" })}
+        ${kpi({ id: "slipping", label: "Slipping deals", path: "slipping_deals_count", kind: "count", sub: "close date pushed out" })}
       </div>
       <div class="grid two">
         <figure class="card"><h3 id="funnel-title">Funnel by stage (open deals)</h3>
@@ -53,11 +53,13 @@ export function createPipeline(ctx) {
     ];
     panel.querySelector('[data-section="stalled"] .body').innerHTML = table({
       caption: "Stalled deals", listPath: "stalled_deals", rows: data.stalled_deals, empty: "No stalled deals.",
+      total: data.stalled_deals_count, totalPath: "stalled_deals_count",
       columns: [...stageColumns, { label: "Days in stage", key: "days_in_stage", kind: "count", num: true },
         { label: "Close date", key: "close_date", kind: "date" }],
     });
     panel.querySelector('[data-section="slipping"] .body').innerHTML = table({
       caption: "Slipping deals", listPath: "slipping_deals", rows: data.slipping_deals, empty: "No deal has slipped.",
+      total: data.slipping_deals_count, totalPath: "slipping_deals_count",
       columns: [...stageColumns, { label: "First close date", key: "first_close_date", kind: "date" },
         { label: "Close date now", key: "close_date", kind: "date" },
         { label: "Pushes", key: "close_date_pushes", kind: "count", num: true }],

@@ -51,6 +51,7 @@ export function createProducts(ctx) {
         { label: "Units", key: "units", kind: "count", num: true }, { label: "Revenue", key: "revenue", kind: "money", num: true }] });
     panel.querySelector('[data-section="stock"] .body').innerHTML = table({
       caption: "Stock against open orders", listPath: "stock_vs_open_orders", rows: data.stock_vs_open_orders,
+      total: data.stock_vs_open_orders_count, totalPath: "stock_vs_open_orders_count",
       empty: "No open orders.",
       columns: [{ label: "SKU", key: "sku" }, { label: "Product", key: "product_name" },
         { label: "On hand", key: "quantity_on_hand", kind: "count", num: true },
