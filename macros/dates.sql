@@ -15,6 +15,18 @@
     cast({{ dbt.datediff(start, end, 'day') }} as integer)
 {%- endmacro %}
 
+{#- Weekdays (Monday to Friday) from Monday 1970-01-05 up to the day before `day` (a DATE expression). -#}
+{% macro weekdays_before(day) -%}
+    (5 * cast(floor({{ days_between("cast('1970-01-05' as date)", day) }} / 7.0) as integer)
+        + least(mod({{ days_between("cast('1970-01-05' as date)", day) }}, 7), 5))
+{%- endmacro %}
+
+{#- Business days (Monday to Friday) after `start` up to and including `end` (DATE expressions): Friday to
+    the Monday after is 1. Holidays are not known and count as business days. -#}
+{% macro business_days_between(start, end) -%}
+    ({{ weekdays_before(add_days(end, 1)) }} - {{ weekdays_before(add_days(start, 1)) }})
+{%- endmacro %}
+
 {#- A DATE `days` days after `day` (a DATE expression); `days` may be negative or a column. -#}
 {% macro add_days(day, days) -%}
     cast({{ dbt.dateadd('day', days, day) }} as date)

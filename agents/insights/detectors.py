@@ -506,7 +506,8 @@ class CustomerTrends(Detector):
     title = "Customers declining, at risk and growing"
     description = ("Bookings of each customer in the last 90 days against the 90 days before (dim_customers): "
                    "down SCC_INSIGHTS_DECLINE_PCT % or more is a decline, up SCC_INSIGHTS_CHANGE_PCT % or more an "
-                   "upsell opportunity; customers the marts call at risk (no order for over twice their usual gap). "
+                   "upsell opportunity; customers the marts call at risk (dim_customers.health, the one definition: not "
+                   "growing, and quiet for over twice their usual gap in business days). "
                    "Only changes worth 0.5% of the bookings in scope, or 2.5 times an average customer's 90 days, "
                    "count (1% or 5 times, or one of the 2% largest customers: medium); the largest changes first.")
     kinds = ("customer_decline", "customer_at_risk", "customer_growth")
@@ -518,7 +519,8 @@ class CustomerTrends(Detector):
         prior_start = ctx.today - 179 * DAY
         data = ctx.run(
             "SELECT c.customer_id, c.customer_name, c.rep_id, c.territory, c.region, c.health, c.revenue_last_90d, "
-            "c.revenue_prior_90d, c.lifetime_revenue, c.days_since_last_order, c.usual_order_gap_days, "
+            "c.revenue_prior_90d, c.lifetime_revenue, c.business_days_since_last_order, "
+            "c.usual_order_gap_business_days, "
             "c.last_order_date, coalesce(o.orders_last_90d, 0) AS orders_last_90d, "
             "coalesce(o.orders_prior_90d, 0) AS orders_prior_90d, coalesce(o.sum_of_squares, 0) AS sum_of_squares "
             "FROM marts.dim_customers c LEFT JOIN (SELECT customer_id, "
@@ -607,10 +609,10 @@ class CustomerTrends(Detector):
         )
 
     def _at_risk(self, ctx, data, r, severity) -> Insight:
-        days = int(r["days_since_last_order"] or 0)
-        gap = r["usual_order_gap_days"]
-        headline = (f"{r['customer_name']} has not ordered for {days} days"
-                    + (f", usually every {qty(gap)} days" if gap is not None else "")
+        days = int(r["business_days_since_last_order"] or 0)
+        gap = r["usual_order_gap_business_days"]
+        headline = (f"{r['customer_name']} has not ordered for {days} business days"
+                    + (f", usually every {qty(gap)}" if gap is not None else "")
                     + f": {usd(float(r['revenue_last_90d'] or 0) + float(r['revenue_prior_90d'] or 0))} of bookings in "
                     "the last 180 days at stake")
         return ctx.insight(
@@ -619,8 +621,9 @@ class CustomerTrends(Detector):
             key=str(r["customer_id"]),
             evidence=[data.only([tuple(r.values())], title=f"{r['customer_name']}: ordering history")],
             rep_id=r["rep_id"], territory=r["territory"], direction="at_risk",
-            facts={"customer_id": r["customer_id"], "customer_name": r["customer_name"], "days_since_last_order": days,
-                   "usual_order_gap_days": float(gap) if gap is not None else None,
+            facts={"customer_id": r["customer_id"], "customer_name": r["customer_name"],
+                   "business_days_since_last_order": days,
+                   "usual_order_gap_business_days": float(gap) if gap is not None else None,
                    "last_order_date": _iso(r["last_order_date"]), "revenue_last_90d": num(r["revenue_last_90d"], 2),
                    "revenue_prior_90d": num(r["revenue_prior_90d"], 2),
                    "lifetime_revenue": num(r["lifetime_revenue"], 2)},

@@ -1,11 +1,13 @@
 -- Ordering history and health of every customer. Orders count when not cancelled (bookings), by order
 -- date; "the last 90 days" are today and the 89 days before it, "the prior 90 days" the 90 before those.
 --
--- health, the first rule that holds:
+-- health, the first rule that holds (the one definition: the dashboard and the insights read it here):
 --   inactive  never ordered (and known for more than new_customer_days), or no order for inactive_after_days
 --   new       first order (or, without orders, creation) within the last new_customer_days
---   at_risk   days since the last order > at_risk_gap_factor x the usual gap between its orders
---             (the usual gap of a one-order customer is taken as 90 days)
+--   at_risk   not growing (the last 90 days' revenue no more than the prior 90 days'), a rhythm to judge by
+--             (at least at_risk_min_orders orders), and business days since the last order above both
+--             at_risk_gap_factor x its usual gap in business days and at_risk_min_business_days: the gap is
+--             the customer's own, a weekend is no gap, and a growing customer is never at risk
 --   declining revenue of the last 90 days < declining_revenue_ratio x the prior 90 days
 --   healthy   otherwise
 
@@ -53,7 +55,13 @@ measured as (
                 / (per_customer.order_count - 1)
             as decimal(12, 2))
         end as usual_order_gap_days,
+        case when per_customer.order_count > 1 then cast(
+            cast({{ business_days_between('per_customer.first_order_date', 'per_customer.last_order_date') }}
+                as decimal(12, 2)) / (per_customer.order_count - 1)
+            as decimal(12, 2))
+        end as usual_order_gap_business_days,
         {{ days_between('per_customer.last_order_date', scc_today()) }} as days_since_last_order,
+        {{ business_days_between('per_customer.last_order_date', scc_today()) }} as business_days_since_last_order,
         {{ days_between('cast(customers.created_at as date)', scc_today()) }} as days_since_created,
         {{ days_between('per_customer.first_order_date', scc_today()) }} as days_since_first_order
     from customers
@@ -69,13 +77,19 @@ select
     revenue_last_90d,
     revenue_prior_90d,
     usual_order_gap_days,
+    usual_order_gap_business_days,
     days_since_last_order,
+    business_days_since_last_order,
     case
         when order_count = 0 then
             case when days_since_created < {{ var('new_customer_days') }} then 'new' else 'inactive' end
         when days_since_last_order > {{ var('inactive_after_days') }} then 'inactive'
         when days_since_first_order < {{ var('new_customer_days') }} then 'new'
-        when days_since_last_order > {{ var('at_risk_gap_factor') }} * coalesce(usual_order_gap_days, 90) then 'at_risk'
+        when revenue_last_90d <= revenue_prior_90d
+            and order_count >= {{ var('at_risk_min_orders') }}
+            and business_days_since_last_order > {{ var('at_risk_min_business_days') }}
+            and business_days_since_last_order > {{ var('at_risk_gap_factor') }} * usual_order_gap_business_days
+            then 'at_risk'
         when revenue_prior_90d > 0
             and revenue_last_90d < {{ var('declining_revenue_ratio') }} * revenue_prior_90d then 'declining'
         else 'healthy'

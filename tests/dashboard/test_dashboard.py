@@ -90,6 +90,16 @@ def test_each_role_sees_the_apis_figures_for_its_scope_on_every_tab(open_dashboa
             assert page.page.inner_text('[data-kpi="slipping"]') == f"{slipping:,}"
             rows = page.page.locator('[data-section="slipping"] tbody tr').count()
             assert rows == min(slipping, 10)
+        if tab == "customers":
+            # one health rule that cannot contradict the trend: nobody growing is at risk, Disney (the top
+            # customer, up 25%, ordering every few days) least of all
+            cells = 'rows => rows.map(r => Array.from(r.cells).map(c => c.textContent.trim()))'
+            for row in page.page.eval_on_selector_all('[data-section="attention"] tbody tr', cells):
+                name, _, _, change, health, _ = row
+                assert not (health == "At risk" and change.startswith("+")), f"{name} is at risk and growing: {row}"
+            top = {row[0]: row for row in page.page.eval_on_selector_all('[data-section="top"] tbody tr', cells)}
+            if role in ("sales_exec", "sales_rep"):
+                assert top["Disney"][5] == "Healthy" and top["Disney"][4].startswith("+"), top["Disney"]
         if tab == "products" and role == "sales_exec":
             # a list cut at 10 says so: "10 of <every item with open orders>", counted in NetSuite's store
             store = sqlite3.connect(f"file:{emulators.netsuite_store}?mode=ro", uri=True)

@@ -115,7 +115,7 @@ def test_build_passes_and_marts_follow_the_contract(marts_built):
     assert marts_built.tests_failed == 0 and marts_built.tests_passed > 100
     unit_tests = {r.name for r in marts_built.results if r.resource_type == "unit_test"}
     assert {"order_status_mapping", "customer_matching", "stalled_deal_rule", "customer_health",
-            "close_date_pushes"} <= unit_tests
+            "customer_health_cannot_contradict_the_trend", "close_date_pushes"} <= unit_tests
     check_contract()
     check_descriptions()
 

@@ -29,7 +29,7 @@ export function createCustomers(ctx) {
         ${kpi({ id: "declining", label: "Declining customers", path: "by_health[health=declining].customers", kind: "count",
           sub: "90-day revenue under 70% of the 90 days before" })}
         ${kpi({ id: "at-risk", label: "Customers at risk", path: "by_health[health=at_risk].customers", kind: "count",
-          sub: "overdue for their next order" })}
+          sub: "not growing, and quiet for over twice their usual gap (business days)" })}
       </div>
       <div class="grid three">
         <figure class="card"><h3 id="health-title">Customers by health</h3>
