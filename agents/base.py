@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from agents.answer import Answer, chart_for, describe_result, display_name
 from agents.catalog import Catalog
+from agents.compose import rank_plan
 from agents.entities import Vocabulary
 from agents.errors import QueryFailed
 from agents.guard import QueryResult, run_sql
@@ -179,8 +180,12 @@ class AgentContext:
         return out
 
     def answer_plan(self, agent: Agent, route: Route, plan: Plan) -> Answer:
-        result, path = self.execute_plan(plan)
-        return self.make_answer(agent, route, plan, result, path)
+        ranked = rank_plan(plan, route)  # "which territory ... the most": the breakdown, ranked (agents.compose)
+        result, path = self.execute_plan(ranked or plan)
+        answer = self.make_answer(agent, route, ranked or plan, result, path)
+        if ranked is not None:
+            answer.extra["ranked"] = route.entities.ranking
+        return answer
 
     def make_answer(self, agent: Agent, route: Route, plan: Plan, result: QueryResult, path: str) -> Answer:
         columns = [display_name(c) for c in result.columns]

@@ -18,6 +18,7 @@ import time
 from agents.answer import Answer
 from agents.base import AgentContext
 from agents.catalog import get_catalog
+from agents.compose import compare_answers, find_comparison, side_label, without_side
 from agents.conversations import check_owner, default_store
 from agents.entities import Vocabulary, load_vocabulary
 from agents.errors import AgentError, QueryFailed, Refusal
@@ -25,6 +26,7 @@ from agents.plugins import get_plugin_manager, registered_agents, registered_too
 from agents.reading import clarification, collecting, correct_spelling, lexicon, read
 from agents.router import (Entities, Route, extract_entities, is_refinement, merge_refinement, split_question)
 from agents.scope import Scope
+from agents.timeparse import find_time
 from scc.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -212,6 +214,36 @@ def answer_route(route: Route, context: AgentContext, corrections: list[tuple[st
     return answer
 
 
+def answer_comparison(route: Route, comparison, context: AgentContext, corrections) -> Answer:
+    """"X this quarter vs last quarter", "West versus East": the question answered once per side, then side
+    by side (agents.compose); a side that does not answer as a figure or a table gets the question back."""
+    sides = []
+    for side in comparison.sides:
+        one = Route(text=route.text, agent=route.agent, entities=without_side(route.entities, comparison, side),
+                    scores=route.scores, composed=[*comparison.words, *_other_side_words(comparison, side)])
+        sides.append(answer_route(one, context, corrections))
+    combined = compare_answers(route.text, comparison, sides)
+    if combined is None:
+        failed = next((a for a in sides if not a.ok), sides[0])
+        return failed if not failed.ok else Answer(
+            question=route.text, text="I can compare two figures or two tables of the same kind, and these two "
+            "answers are not: ask for each side on its own.", path="planner", agent=route.agent, intent="clarify",
+            error="clarify", follow_ups=[])
+    combined.reading = {**(sides[0].reading or {}), "comparison": [str(side_label(comparison, s))
+                                                                    for s in comparison.sides]}
+    return combined
+
+
+def _other_side_words(comparison, side) -> list[str]:
+    """The words naming the other side: used by the comparison, not by this side's answer."""
+    out = []
+    for other in comparison.sides:
+        if other is side:
+            continue
+        out.append(other.phrase if comparison.kind == "time" else getattr(other, "phrase", None) or str(other))
+    return [w for w in out if w]
+
+
 def ask(question: str, scope: Scope, *, conversation_id: str | None = None, settings=None, store=None,
         llm=None) -> Answer:
     """Answer ``question`` for the caller ``scope``.
@@ -282,6 +314,11 @@ def ask(question: str, scope: Scope, *, conversation_id: str | None = None, sett
             outside += dropped
     if outside:
         answer = not_in_scope(question, outside, scope)
+        return _record(answer, question, scope, store, conversation_id, routes, started)
+    comparison = find_comparison(routes[0].text, routes[0].entities, find_time(routes[0].text, today)) \
+        if len(routes) == 1 and not routes[0].refinement else None
+    if comparison is not None:
+        answer = answer_comparison(routes[0], comparison, context, corrections)
         return _record(answer, question, scope, store, conversation_id, routes, started)
     answers = [answer_route(route, context, corrections) for route in routes]
     if len(answers) == 1:

@@ -56,6 +56,8 @@ QUESTIONABLE: dict[str, str] = {
     r"lowest|fewest|smallest|worst|bottom|median|mean|average|avg|maximum|max|minimum|min|more|less|fewer|"
     r"over|under|above|below|within|created|opened|started|signed|renewed|converted)$": "a condition",
     r"^\$?\d[\d,.]*[kmb%]?$": "a number",
+    r"^(closed|won|lost|open|paid|unpaid|shipped|cancelled|canceled|active|inactive|new|pending|overdue|late|"
+    r"booked|billed|invoiced|renewal|renewals|upsell|churned)$": "a status",
 }
 _QUESTIONABLE = [(re.compile(rx, re.I), why) for rx, why in QUESTIONABLE.items()]
 
@@ -115,7 +117,8 @@ def _phrase_spans(text: str, phrase: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w])", text, re.I)]
 
 
-def consumed_spans(text: str, route: Route, agent, vocabulary, today, planner_spans: list) -> list[tuple[int, int]]:
+def consumed_spans(text: str, route: Route, agent, vocabulary, today, planner_spans: list,
+                   answer=None) -> list[tuple[int, int]]:
     """Character spans of ``text`` that a token consumed."""
     lowered = text.lower()
     spans: list[tuple[int, int]] = []
@@ -140,6 +143,12 @@ def consumed_spans(text: str, route: Route, agent, vocabulary, today, planner_sp
     for pattern in getattr(agent, "keywords", {}) or {}:
         spans += [m.span() for m in re.finditer(pattern, lowered)]
     spans += [(s, e) for t, s, e in planner_spans if t == lowered]
+    ranking = route.entities.ranking
+    if ranking and answer is not None and answer.extra.get("ranked"):
+        for word in ranking.get("words") or ():
+            spans += _phrase_spans(text, word)
+    for phrase in route.composed:
+        spans += _phrase_spans(text, phrase)
     return spans
 
 
@@ -147,7 +156,7 @@ def read(route: Route, agent, vocabulary, today, planner_spans: list, *, answer=
          corrections: list[tuple[str, str]] | None = None) -> Reading:
     """The reading of ``route.text`` after ``agent`` answered it."""
     text = route.text
-    used = _mask(text, consumed_spans(text, route, agent, vocabulary, today, planner_spans))
+    used = _mask(text, consumed_spans(text, route, agent, vocabulary, today, planner_spans, answer))
     reading = Reading(corrections=list(corrections or []))
     _, unknown_names = vocabulary.match(text)
     for m in WORD.finditer(text):
@@ -163,6 +172,9 @@ def read(route: Route, agent, vocabulary, today, planner_spans: list, *, answer=
         why = next((why for rx, why in _QUESTIONABLE if rx.match(lw)), None)
         if why:
             reading.questionable.append((word, why))
+    ranking = route.entities.ranking
+    if ranking and not (answer is not None and answer.extra.get("ranked")):
+        reading.questionable.append((" ".join(ranking.get("words") or ()), "a ranking"))
     for name in unknown_names:
         if not any(used[s:e].count(True) for s, e in _phrase_spans(text, name)):
             reading.questionable.append((name, "a name I do not know"))

@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
 
+from agents.compose import find_ranking
 from agents.entities import Match, Vocabulary
 from agents.timeparse import TimeRange, find_time
 
@@ -104,6 +105,7 @@ class Entities:
     group_by: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)         # names that matched nothing ("Cologuard")
     mine: bool = False                                       # "my", "I": the caller's own book
+    ranking: dict | None = None                              # agents.compose.Ranking, as a dict
 
     def filters(self) -> dict:
         """The filters named, for text and follow-ups."""
@@ -153,6 +155,7 @@ class Route:
     scores: dict[str, float] = field(default_factory=dict)
     refinement: bool = False
     base_text: str = ""          # for a refinement: the question it refines
+    composed: list[str] = field(default_factory=list)   # words a composition consumed ("vs": agents.compose)
 
     @property
     def question(self) -> str:
@@ -233,6 +236,11 @@ def extract_entities(text: str, vocab: Vocabulary, today: dt.date) -> Entities:
     ents.amount_min, ents.amount_max = find_amounts(masked)
     ents.top_n = find_top_n(text)
     ents.group_by = find_group_by(text)
+    ranking = find_ranking(text, ents.top_n)
+    if ranking is not None:  # "which territory closed the most deals": a breakdown, ranked (agents.compose)
+        ents.ranking = ranking.to_dict()
+        if not ents.group_by:
+            ents.group_by = [ranking.dimension]
     matches, unknown = vocab.match(masked)
     for m in matches:
         if m.kind == "customer" and m.value not in [c.value for c in ents.customers]:

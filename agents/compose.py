@@ -1,0 +1,268 @@
+"""Compositions any agent's plan takes part in, whatever it measures: rankings and comparisons.
+
+- **Rankings** ("which territory closed the most deals in Q2?", "who has the lowest win rate?", "the 3
+  customers that owe us least"): the router reads a ranker, a dimension and a direction
+  (:func:`find_ranking`) and asks for a breakdown by that dimension; :func:`rank_plan` then orders the
+  agent's breakdown by the measure the question names, in the direction it says, and keeps the first N
+  ("which" or "who": one). It does not know which agent or metric it ranks.
+- **Comparisons** ("this quarter vs last quarter", "October against the same month last year", "West
+  versus East"): :func:`find_comparison` reads two sides of one kind (two periods, or two values of one
+  dimension); the engine answers the question once per side and :func:`compare_answers` puts the sides
+  side by side with the change between them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import sqlglot
+
+from agents.timeparse import TimeRange, add_months
+
+# --- rankings ---------------------------------------------------------------------------------------------
+
+RANK_DESC = r"most|highest|best|biggest|largest|greatest|top|strongest|leading"
+RANK_ASC = r"least|lowest|fewest|smallest|worst|weakest|bottom"
+DIMENSION_WORDS = {
+    "territory": "territory", "territories": "territory", "region": "region", "regions": "region",
+    "rep": "rep", "reps": "rep", "salesperson": "rep", "salespeople": "rep", "seller": "rep", "sellers": "rep",
+    "customer": "customer", "customers": "customer", "account": "customer", "accounts": "customer",
+    "client": "customer", "clients": "customer", "industry": "industry", "industries": "industry",
+    "category": "category", "categories": "category", "product": "product", "products": "product",
+    "stage": "stage", "stages": "stage", "month": "month", "quarter": "quarter", "week": "week",
+}
+_DIM = "|".join(sorted(map(re.escape, DIMENSION_WORDS), key=len, reverse=True))
+# "which territory ... the most", "who ... the lowest", "top 5 reps ...", "the 3 customers with the least"
+RANKER = re.compile(
+    rf"\b(?P<ask>which|what|who|whose)\b(?:\s+(?:\d+|one|two|three|four|five|ten)\b)?(?:\s+(?:of\s+)?(?:my|our|the)?"
+    rf"\s*(?:team'?s?\s+)?(?P<dim>{_DIM})\b)?(?P<rest>.*?)\b(?:the\s+)?(?P<dir>{RANK_DESC}|{RANK_ASC})\b",
+    re.I)
+WORD_N = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
+
+
+@dataclass
+class Ranking:
+    dimension: str
+    direction: str          # "desc" or "asc"
+    n: int | None
+    words: tuple[str, ...]  # the question's words this ranking consumed
+
+    def to_dict(self) -> dict:
+        return {"dimension": self.dimension, "direction": self.direction, "n": self.n, "words": list(self.words)}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Ranking | None":
+        if not data:
+            return None
+        return cls(data["dimension"], data["direction"], data.get("n"), tuple(data.get("words") or ()))
+
+
+COUNTED = re.compile(rf"\b(?P<ask>top|bottom|the)\s+(?:\d+|one|two|three|four|five|ten)\s+(?P<dim>{_DIM})\b"
+                     rf"(?P<rest>.*?)\b(?:the\s+)?(?P<dir>{RANK_DESC}|{RANK_ASC})\b", re.I)
+CHANGE = re.compile(r"\b(fell|fall(?:s|en|ing)?|drop(?:s|ped|ping)?|grew|grow(?:s|n|ing)?|increas\w*|decreas\w*|"
+                    r"declin\w*|rose|ris(?:e|es|en|ing)|improv\w*|worsen\w*|shr[aiu]nk\w*|gain\w*|jump\w*)\b", re.I)
+BY_DIMENSION = re.compile(rf"\b(?:by|per|for each|each)\s+(?:the\s+)?(?:{_DIM})\b", re.I)
+
+
+def find_ranking(text: str, top_n: int | None) -> Ranking | None:
+    """The ranking a question asks for without saying "by": a ranker word, a dimension, a direction.
+    ("top 5 reps by bookings" says "by": the router's breakdown and top-N read it.)"""
+    if BY_DIMENSION.search(text):
+        return None
+    if CHANGE.search(text):  # "whose orders fell the most": a ranking of changes, which the agents read themselves
+        return None
+    candidates = [m for m in (RANKER.search(text), COUNTED.search(text)) if m]
+    m = next((c for c in candidates if c.group("dim")), candidates[0] if candidates else None)
+    if not m:
+        return None
+    dim_word = (m.group("dim") or "").lower()
+    if not dim_word:
+        if m.group("ask").lower() not in ("who", "whose"):
+            return None
+        named = [w for w in re.findall(rf"\b({_DIM})\b", text, re.I)
+                 if DIMENSION_WORDS[w.lower()] not in ("month", "quarter", "week")]
+        dim_word = named[0].lower() if named else "rep"  # "who" is a person: a rep, unless a customer is named
+    dimension = DIMENSION_WORDS[dim_word]
+    direction = "asc" if re.fullmatch(RANK_ASC, m.group("dir"), re.I) else "desc"
+    count = re.search(r"\b(?:which|what|top|bottom|the)\s+(\d+|one|two|three|four|five|ten)\b", text, re.I)
+    n = top_n or (int(count.group(1)) if count and count.group(1).isdigit() else WORD_N.get(
+        count.group(1).lower()) if count else None)
+    if n is None:
+        plural = dim_word.endswith("s") and dim_word not in ("sales",) and dim_word != dimension
+        n = None if plural else 1
+    words = tuple(w for w in (m.group("ask"), m.group("dim"), m.group("dir"), count and count.group(1)) if w)
+    return Ranking(dimension, direction, n, words)
+
+
+MONEY = ("booking", "revenue", "amount", "total", "value", "balance", "due", "pipeline", "sales", "won_amount",
+         "billing", "receivable", "price")
+COUNTS = ("order", "deal", "opportunit", "count", "won", "customers", "activit", "units", "number")
+MEASURE_WORDS = {
+    "money": r"\b(bookings?|revenue|sales|amount|value|worth|money|dollars?|owe[sd]?|owing|spend|spent|big(?:gest)?|"
+             r"large(?:st)?|pipeline|billed|billings?)\b",
+    "count": r"\b(deals|orders|count|number|many|often|frequently|customers|activities|units)\b",
+}
+
+
+def _measure_column(columns: list[str], group_column: str, question: str) -> str | None:
+    """The output column a ranking orders by: the one the question's words name, else the first measure."""
+    measures = [c for c in columns if c != group_column]
+    if not measures:
+        return None
+    lowered = question.lower()
+    words = {w.rstrip("s") for w in re.findall(r"[a-z]+", lowered)}
+    for column in measures:  # a column the question names ("win rate", "bookings")
+        parts = [p.rstrip("s") for p in column.lower().split("__")[-1].split("_") if p not in ("of", "amount")]
+        if parts and all(p in words for p in parts):
+            return column
+    for kind, pattern in MEASURE_WORDS.items():
+        if re.search(pattern, lowered):
+            names = MONEY if kind == "money" else COUNTS
+            for column in measures:
+                if any(n in column.lower() for n in names):
+                    return column
+    return measures[0]
+
+
+def rank_plan(plan, route):
+    """``plan`` ordered by the question's measure in its direction and cut to N, when it is a breakdown by
+    the ranking's dimension; else None (the ranking does not apply and stays unread)."""
+    ranking = Ranking.from_dict(route.entities.ranking)
+    if ranking is None or plan.kind not in ("breakdown", "trend") or plan.sql is None:
+        return None
+    try:
+        columns = sqlglot.parse_one(plan.sql, read="duckdb").named_selects
+    except sqlglot.errors.SqlglotError:
+        return None
+    if not columns:
+        return None
+    group_column = columns[0]
+    column = _measure_column(columns, group_column, route.question)
+    if column is None:
+        return None
+    order = f'"{column}" {ranking.direction.upper()} NULLS LAST'
+    limit = f" LIMIT {int(ranking.n)}" if ranking.n else ""
+    plan.sql = f"SELECT * FROM ({plan.sql}) ranked ORDER BY {order}{limit}"
+    if plan.metric is not None:
+        metric_columns = [*plan.metric.group_by, *plan.metric.metrics]
+        metric_column = _measure_column(metric_columns, metric_columns[0] if plan.metric.group_by else "",
+                                        route.question) if metric_columns else None
+        if metric_column in plan.metric.metrics:
+            inner = plan.wrap or "SELECT * FROM ({sql}) m"
+            plan.wrap = (f"SELECT * FROM ({inner}) ranked ORDER BY \"{metric_column}\" "
+                         f"{ranking.direction.upper()} NULLS LAST{limit}")
+        else:
+            plan.metric = None  # cannot say which metric to rank by: the planner's SQL answers
+    direction = "lowest" if ranking.direction == "asc" else "highest"
+    plan.title = f"{plan.title}, {direction} {column.replace('_', ' ')} first" + (f" (top {ranking.n})" if
+                                                                                     ranking.n and ranking.n > 1 else "")
+    plan.kind = "breakdown"
+    return plan
+
+
+# --- comparisons ------------------------------------------------------------------------------------------
+
+COMPARATOR = re.compile(r"\b(vs\.?|versus|compared (?:to|with)|compare[ds]?|against|relative to|over|than)(?=\s|$)",
+                        re.I)
+SAME_LAST_YEAR = re.compile(r"\b(?:the\s+)?same\s+(?:month|quarter|period|time|week|day|days)\s+(?:a\s+year\s+ago|"
+                            r"last\s+year|the\s+year\s+before|of\s+last\s+year)\b", re.I)
+
+
+@dataclass
+class Comparison:
+    kind: str                     # "time" or an entity attribute of the router's Entities
+    sides: list                   # two TimeRanges, or two values
+    words: tuple[str, ...]        # the comparator words consumed
+
+
+def shift_year(rng: TimeRange, years: int = -1, label: str | None = None) -> TimeRange:
+    start, end = add_months(rng.start, 12 * years), add_months(rng.end, 12 * years)
+    return TimeRange(start, end, label or f"{rng.label}, a year earlier", rng.grain, rng.phrase)
+
+
+def find_comparison(text: str, entities, times: list[TimeRange]) -> Comparison | None:
+    """Two sides of one kind joined by a comparator: two periods, or two values of one dimension."""
+    comparator = COMPARATOR.search(text)
+    if not comparator:
+        return None
+    word = comparator.group(1).lower()
+    if word in ("over", "than") and not re.search(r"\b(compare|vs|versus)\b", text, re.I):
+        return None  # "over $10K", "more than 5": not a comparison
+    if SAME_LAST_YEAR.search(text) and times:
+        first = times[0]
+        return Comparison("time", [first, shift_year(first, label=f"the same period a year earlier")],
+                          (comparator.group(1), *SAME_LAST_YEAR.search(text).group(0).split()))
+    last_ytd = re.search(r"\b(?:last|previous|prior)\s+(?:year\s+to\s+date|ytd)\b", text, re.I)
+    if last_ytd and times:
+        first = times[0]
+        return Comparison("time", [first, shift_year(first, label="last year to date")],
+                          (comparator.group(1), *last_ytd.group(0).split()))
+    if len(times) >= 2:
+        return Comparison("time", times[:2], (comparator.group(1),))
+    for attr in ("customers", "regions", "territories", "reps", "categories", "products", "stages", "industries"):
+        values = getattr(entities, attr)
+        if len(values) == 2:
+            return Comparison(attr, list(values), (comparator.group(1),))
+    return None
+
+
+def side_label(comparison: Comparison, side) -> str:
+    if comparison.kind == "time":
+        return side.describe()
+    return getattr(side, "value", side)
+
+
+def compare_answers(question: str, comparison: Comparison, answers: list):
+    """One answer with a row per side (the side, then each figure) and the change between the two."""
+    from agents.answer import Answer
+
+    first, second = answers
+    if not (first.ok and second.ok and (first.columns == second.columns or not first.rows or not second.rows)):
+        return None
+    if not first.rows and not second.rows:
+        return None
+    label = "period" if comparison.kind == "time" else comparison.kind.rstrip("s").replace("ie", "y")
+    columns = [label, *(first.columns or second.columns)]
+    rows = [[side_label(comparison, side), *row] for side, answer in zip(comparison.sides, answers)
+            for row in answer.rows]
+    if len(first.rows) > 1 or len(second.rows) > 1:  # lists or breakdowns: one table, each row with its side
+        return Answer(question=question, text=f"{first.text} Compared with: {second.text}", columns=columns,
+                      rows=rows, path=first.path, agent=first.agent, intent=f"{first.intent}.compare",
+                      metrics=first.metrics, entities=first.entities, follow_ups=first.follow_ups[:3])
+    changes = []
+    for i, column in enumerate(first.columns if first.rows and second.rows else []):
+        a, b = first.rows[0][i], second.rows[0][i]
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+            pct = f" ({(a - b) / abs(b):+.1%})" if b else ""
+            changes.append(f"{column}: {_figure(column, a)} against {_figure(column, b)}{pct}")
+    sides = " and ".join(str(side_label(comparison, s)) for s in comparison.sides)
+    text = f"Comparing {sides}: " + "; ".join(changes) + "." if changes else f"Comparing {sides}."
+    return Answer(question=question, text=text, columns=columns, rows=rows, path=first.path, agent=first.agent,
+                  intent=f"{first.intent}.compare", metrics=first.metrics, entities=first.entities,
+                  chart={"type": "bar", "labels": [r[0] for r in rows],
+                         "datasets": [{"label": first.columns[-1], "data": [r[-1] for r in rows]}]},
+                  follow_ups=first.follow_ups[:3])
+
+
+def without_side(entities, comparison: Comparison, side):
+    """A copy of the route's entities with only ``side`` of the comparison."""
+    from agents.router import Entities
+
+    copy = Entities.from_dict(entities.to_dict())
+    if comparison.kind == "time":
+        copy.time = side
+    else:
+        setattr(copy, comparison.kind, [side])
+    return copy
+
+
+def _figure(column: str, value) -> str:
+    from agents.answer import money
+
+    if re.search(r"amount|booking|revenue|pipeline|value|sales|balance", column, re.I):
+        return money(value)
+    if isinstance(value, float) and abs(value) < 1:
+        return f"{value:.1%}" if re.search(r"rate|share|ratio", column, re.I) else f"{value:,.4g}"
+    return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)

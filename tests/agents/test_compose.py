@@ -1,0 +1,107 @@
+"""Rankings and comparisons compose with any agent's plan (agents/compose.py, issue 16): answers checked
+against independent queries on the synthetic warehouse."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from agents import Scope, ask
+from agents.compose import find_comparison, find_ranking
+from agents.conversations import SQLiteConversationStore
+from agents.router import Entities
+from agents.timeparse import find_time
+from tests.agents.synthetic import TODAY
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SQLiteConversationStore(tmp_path / "conversations.sqlite")
+
+
+def column(answer, name: str) -> int:
+    return [c.lower() for c in answer.columns].index(name)
+
+
+def gold(settings, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(settings.data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("question, dimension, direction, n", [
+    ("which territory closed the most deals in Q2?", "territory", "desc", 1),
+    ("who on my team has the best win rate?", "rep", "desc", 1),
+    ("which customers owe us the most?", "customer", "desc", None),
+    ("Which region has the lowest win rate?", "region", "asc", 1),
+    ("the 3 reps with the fewest orders this year", "rep", "asc", 3),
+    ("What are the 2 categories with the smallest revenue?", "category", "asc", 2),
+    ("who sold the most last month", "rep", "desc", 1),
+])
+def test_rankings_are_read_without_by(question, dimension, direction, n):
+    ranking = find_ranking(question, None)
+    assert (ranking.dimension, ranking.direction, ranking.n) == (dimension, direction, n)
+
+
+@pytest.mark.parametrize("question", ["top 5 reps by bookings", "whose orders fell the most?", "show me the orders",
+                                      "orders over $100K"])
+def test_no_ranking_where_none_is_asked(question):
+    assert find_ranking(question, None) is None
+
+
+def test_which_region_has_the_lowest_win_rate(synthetic, store):
+    answer = ask("Which region has the lowest win rate?", Scope.all(), settings=synthetic, store=store)
+    expected = gold(synthetic, "SELECT region, sum(CASE WHEN is_won THEN 1 ELSE 0 END) * 1.0 / count(*) AS r "
+                               "FROM marts.fct_opportunities WHERE is_closed GROUP BY 1 ORDER BY 2 ASC LIMIT 1")
+    assert [r[0] for r in answer.rows] == [expected[0][0]]
+    assert answer.reading["unused"] == [] and "lowest" in answer.reading["used"]
+
+
+def test_the_three_reps_with_the_fewest_orders(synthetic, store):
+    answer = ask("the 3 reps with the fewest orders this year", Scope.all(), settings=synthetic, store=store)
+    expected = gold(synthetic, "SELECT r.rep_name, count(*) FROM marts.fct_orders o JOIN marts.dim_sales_reps r "
+                               "USING (rep_id) WHERE o.status <> 'cancelled' AND year(o.order_date) = 2026 "
+                               "GROUP BY 1 ORDER BY 2 ASC, 1")
+    counts = [r[column(answer, "orders")] for r in answer.rows]
+    assert len(answer.rows) == 3 and counts == [c for _, c in expected[:3]]
+
+
+def test_bookings_this_quarter_vs_last_quarter(synthetic, store):
+    answer = ask("Bookings this quarter vs last quarter", Scope.all(), settings=synthetic, store=store)
+    expected = gold(synthetic, "SELECT quarter(order_date) AS q, sum(total_amount) FROM marts.fct_orders "
+                               "WHERE status <> 'cancelled' AND year(order_date) = 2026 AND quarter(order_date) IN (1, 2) "
+                               "GROUP BY 1 ORDER BY 1 DESC")
+    bookings = column(answer, "bookings")
+    assert [round(r[bookings], 2) for r in answer.rows] == [round(float(t), 2) for _, t in expected]
+    assert answer.columns[0].lower() == "period" and "this quarter" in answer.rows[0][0] and "last quarter" in answer.rows[1][0]
+    assert "%" in answer.text
+
+
+def test_west_versus_east(synthetic, store):
+    answer = ask("Bookings West versus East this year", Scope.all(), settings=synthetic, store=store)
+    expected = dict(gold(synthetic, "SELECT region, sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled' "
+                                    "AND year(order_date) = 2026 GROUP BY 1"))
+    bookings = column(answer, "bookings")
+    assert {r[0]: round(r[bookings], 2) for r in answer.rows} == {k: round(float(expected[k]), 2) for k in ("West", "East")}
+
+
+def test_year_to_date_against_last_year_to_date():
+    text = "bookings year to date vs last year to date"
+    comparison = find_comparison(text, Entities(), find_time(text, TODAY))
+    first, second = comparison.sides
+    assert (first.start.isoformat(), first.end.isoformat()) == ("2026-01-01", "2026-05-20")
+    assert (second.start.isoformat(), second.end.isoformat()) == ("2025-01-01", "2025-05-20")
+
+
+def test_same_month_last_year():
+    text = "orders in April against the same month last year"
+    comparison = find_comparison(text, Entities(), find_time(text, TODAY))
+    assert [(s.start.isoformat(), s.end.isoformat()) for s in comparison.sides] == [
+        ("2026-04-01", "2026-04-30"), ("2025-04-01", "2025-04-30")]
+
+
+@pytest.mark.parametrize("question", ["orders over $10K", "more than 5 orders", "show me deals"])
+def test_no_comparison_where_none_is_asked(question):
+    assert find_comparison(question, Entities(), find_time(question, TODAY)) is None
