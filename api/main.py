@@ -1,6 +1,7 @@
 """The Sales Command Center API: ``create_app()`` builds it (``scc serve`` runs it with uvicorn).
 
-OpenAPI at ``/openapi.json``, the interactive docs at ``/docs``. Every endpoint under ``/api/v1`` and the
+OpenAPI at ``/openapi.json``, the interactive docs at ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), their
+scripts and styles served from the package fastapi-offline (``/static-offline-docs/``), never a CDN. Every endpoint under ``/api/v1`` and the
 ``/ws/dashboard`` socket take a bearer token (``POST /api/v1/auth/token``) and are cut to the caller's scope
 by one dependency (:func:`api.deps.get_scope`). Responses are gzip-compressed and carry ETags.
 """
@@ -13,11 +14,13 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi_offline import FastAPIOffline
 from starlette.responses import JSONResponse
 
 from api.bodies import BoundedJsonMiddleware, validation_error_handler
 from api.cache import make_store, register_local_store
 from api.db import database_url, get_database
+from api.docs import mount_redoc
 from api.observability import ETagMiddleware, MetricsMiddleware, get_metrics, metrics_endpoint
 from api.services.warehouse import WarehouseUnavailable
 from scc.config import Settings, get_settings
@@ -64,7 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.hub.stop()
             await app.state.store.close()
 
-    app = FastAPI(title="Sales Command Center API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    # FastAPIOffline: FastAPI with /docs and /redoc loading Swagger UI and ReDoc from this server (offline too)
+    app = FastAPIOffline(title="Sales Command Center API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                         redoc_url=None, swagger_ui_parameters={"validatorUrl": None})
+    mount_redoc(app)  # /redoc, its bundle without the one logo it would fetch from a CDN (api/docs.py)
     app.state.settings = settings
     app.state.metrics = get_metrics()
     app.state.dashboard_flights = {}  # dashboards being computed (api.routes.dashboard._single_flight)

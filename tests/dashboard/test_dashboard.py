@@ -366,6 +366,35 @@ def test_the_live_connection_comes_back_by_itself(open_dashboard):
     page.assert_clean_console()
 
 
+def test_the_api_docs_render_with_the_network_cut(open_dashboard, api):
+    """/docs (Swagger UI) and /redoc (ReDoc) draw the API's endpoints with nothing but this server: every
+    request elsewhere is cut (and recorded), as on a laptop without internet."""
+    page = open_dashboard("api-docs")
+    origin = api.url.rstrip("/")
+    cut: list[str] = []
+
+    def only_this_server(route):
+        if route.request.url.startswith(origin):
+            route.continue_()
+        else:
+            cut.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    page.context.route("**/*", only_this_server)
+    page.page.goto(origin + "/docs")
+    page.wait_js("document.querySelectorAll('.swagger-ui .opblock').length > 20", what="Swagger UI's endpoints")
+    assert "Sales Command Center API" in page.page.inner_text(".swagger-ui .info .title")
+    assert page.page.locator(".swagger-ui .opblock-summary-path[data-path='/api/v1/dashboard/overview']").count() == 1
+    page.screenshot("docs-swagger")
+    page.page.goto(origin + "/redoc")
+    page.wait_js("document.querySelectorAll('[data-section-id^=\"tag/\"], [data-section-id^=\"operation/\"]').length > 20",
+                 what="ReDoc's operations")
+    assert "/api/v1/dashboard/overview" in page.page.inner_text("body")
+    page.screenshot("docs-redoc")
+    assert cut == [], f"the docs asked the internet for {cut}"
+    page.assert_clean_console()
+
+
 # --- the assistant --------------------------------------------------------------------------------------------------
 
 
