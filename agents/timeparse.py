@@ -1,4 +1,8 @@
-"""Time ranges in questions: "today", "this month", "last quarter", "Q1 2026", "YTD", "last 30 days"...
+"""Time ranges in questions: "today", "this month", "last quarter", "Q1 2026", "YTD", "last 30 days",
+"FY2025", "last fiscal year", "the last 6 full months", "first half of 2025"...
+
+Quarters and fiscal years follow the fiscal calendar (``SCC_FISCAL_YEAR_START_MONTH``, default 1: the
+calendar year); a fiscal year is named by the calendar year it ends in.
 
 Every range is relative to the product's one clock, :func:`scc.config.today`, and is a closed interval of
 dates ``[start, end]``. Calendar periods are whole periods ("this month" is the 1st to the last day of
@@ -40,14 +44,45 @@ class TimeRange:
                 "grain": self.grain}
 
 
+def fiscal_start_month() -> int:
+    """The month the fiscal year starts in (``SCC_FISCAL_YEAR_START_MONTH``; 1: the calendar year)."""
+    from scc.config import get_settings
+
+    return get_settings().fiscal_year_start_month
+
+
+def fiscal_year_of(day: dt.date, start: int | None = None) -> int:
+    """The fiscal year ``day`` falls in, named by the calendar year it ends in (FY2026 with an April start
+    runs from 1 Apr 2025 to 31 Mar 2026)."""
+    start = start or fiscal_start_month()
+    return day.year if start == 1 or day.month < start else day.year + 1
+
+
+def fiscal_year_range(fiscal_year: int, start: int | None = None) -> tuple[dt.date, dt.date]:
+    start = start or fiscal_start_month()
+    first = dt.date(fiscal_year if start == 1 else fiscal_year - 1, start, 1)
+    return first, add_months(first, 12) - dt.timedelta(days=1)
+
+
 def quarter_of(day: dt.date) -> int:
-    return (day.month - 1) // 3 + 1
+    """The fiscal quarter of ``day`` (the calendar quarter when the fiscal year starts in January)."""
+    first, _ = fiscal_year_range(fiscal_year_of(day))
+    return ((day.year - first.year) * 12 + day.month - first.month) // 3 + 1
 
 
 def quarter_range(year: int, q: int) -> tuple[dt.date, dt.date]:
-    start = dt.date(year, 3 * (q - 1) + 1, 1)
-    end_month = 3 * q
-    return start, dt.date(year, end_month, calendar.monthrange(year, end_month)[1])
+    """Quarter ``q`` of fiscal year ``year`` (a calendar quarter when the fiscal year starts in January)."""
+    first, _ = fiscal_year_range(year)
+    start = add_months(first, 3 * (q - 1))
+    return start, add_months(start, 3) - dt.timedelta(days=1)
+
+
+def quarter_label(year: int, q: int) -> str:
+    return f"Q{q} {year}" if fiscal_start_month() == 1 else f"Q{q} FY{year}"
+
+
+def year_label(year: int) -> str:
+    return str(year) if fiscal_start_month() == 1 else f"FY{year}"
 
 
 def month_range(year: int, month: int) -> tuple[dt.date, dt.date]:
@@ -61,6 +96,10 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def _full_year(digits: str) -> int:
+    return int(digits) if len(digits) == 4 else 2000 + int(digits)
+
+
 def _num(word: str) -> int | None:
     if word.isdigit():
         return int(word)
@@ -71,6 +110,16 @@ _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 _NUM_RE = r"\d+|" + "|".join(NUMBER_WORDS)
 
 PATTERNS: list[tuple[str, str]] = [
+    ("fiscal_ytd", r"\b(?:fiscal\s+year[\s-]to[\s-]date|fiscal\s+ytd|fytd)\b"),
+    ("fiscal_relative", r"\b(this|current|last|previous|prior|next)\s+(?:fiscal\s+year|fy)\b"),
+    ("quarter_relative_year", r"\b(?:q([1-4])|(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter)\s+(?:of\s+)?"
+                              r"(this|last|next|previous|prior)\s+(?:fiscal\s+)?year\b"),
+    ("quarter_fiscal_year", r"\b(?:q([1-4])|(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter)\s*(?:of\s+)?"
+                            r"(?:fy|fiscal\s+year|fiscal)\s*'?(\d{4}|\d{2})\b"),
+    ("fiscal_year", r"\b(?:fy|fiscal\s+year|fiscal)\s*'?(\d{4}|\d{2})\b"),
+    ("full_months", rf"\b(?:in\s+)?(?:the\s+)?(?:last|past|previous)\s+({_NUM_RE})\s+(?:full|complete|whole)\s+"
+                    r"months?\b"),
+    ("half_named", r"\b(first|second|1st|2nd)\s+half\s+(?:of\s+)?(\d{4})\b"),
     ("iso_range", r"\b(?:from|between)\s+(\d{4}-\d{2}-\d{2})\s+(?:to|and|until|through)\s+(\d{4}-\d{2}-\d{2})\b"),
     ("iso_day", r"\b(?:on\s+)?(\d{4}-\d{2}-\d{2})\b"),
     ("quarter_year", r"\b(?:q([1-4])|(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter)\s*(?:of\s+|,\s*)?(?:fy\s*)?(\d{4})\b"),
@@ -127,17 +176,51 @@ def _build(kind: str, m: re.Match, today: dt.date) -> TimeRange | None:
         except ValueError:
             return None
         return TimeRange(day, day, day.isoformat(), "day")
+    if kind == "fiscal_ytd":
+        s, _ = fiscal_year_range(fiscal_year_of(today))
+        return TimeRange(s, today, "fiscal year to date", "month")
+    if kind == "fiscal_relative":
+        offset = {"this": 0, "current": 0, "last": -1, "previous": -1, "prior": -1, "next": 1}[g[0].lower()]
+        year = fiscal_year_of(today) + offset
+        s, e = fiscal_year_range(year)
+        word = {0: "this", -1: "last", 1: "next"}[offset]
+        return TimeRange(s, e, f"{word} fiscal year (FY{year})", "month")
+    if kind == "fiscal_year":
+        year = _full_year(g[0])
+        s, e = fiscal_year_range(year)
+        return TimeRange(s, e, f"FY{year}", "month")
+    if kind in ("quarter_relative_year", "quarter_fiscal_year"):
+        q = int(g[0]) if g[0] else ORDINALS[g[1].lower()]
+        if kind == "quarter_fiscal_year":
+            year = _full_year(g[2])
+        else:
+            year = fiscal_year_of(today) + {"this": 0, "last": -1, "previous": -1, "prior": -1, "next": 1}[g[2].lower()]
+        s, e = quarter_range(year, q)
+        return TimeRange(s, e, f"Q{q} FY{year}" if kind == "quarter_fiscal_year" else quarter_label(year, q), "quarter")
+    if kind == "full_months":
+        n = _num(g[0].lower())
+        if not n:
+            return None
+        end = today.replace(day=1) - dt.timedelta(days=1)
+        start = add_months(today.replace(day=1), -n)
+        return TimeRange(start, end, f"the last {n} full month{'s' if n != 1 else ''}", "month")
+    if kind == "half_named":
+        h, year = (1 if g[0].lower() in ("first", "1st") else 2), int(g[1])
+        s = dt.date(year, 1 if h == 1 else 7, 1)
+        return TimeRange(s, add_months(s, 6) - dt.timedelta(days=1), f"{'first' if h == 1 else 'second'} half of {year}",
+                         "quarter")
     if kind == "quarter_year":
         q = int(g[0]) if g[0] else ORDINALS[g[1].lower()]
         s, e = quarter_range(int(g[2]), q)
-        return TimeRange(s, e, f"Q{q} {g[2]}", "quarter")
+        return TimeRange(s, e, quarter_label(int(g[2]), q), "quarter")
     if kind == "year_quarter":
         s, e = quarter_range(int(g[0]), int(g[1]))
-        return TimeRange(s, e, f"Q{g[1]} {g[0]}", "quarter")
+        return TimeRange(s, e, quarter_label(int(g[0]), int(g[1])), "quarter")
     if kind == "quarter_only":
         q = int(g[0]) if g[0] else ORDINALS[g[1].lower()]
-        s, e = quarter_range(today.year, q)
-        return TimeRange(s, e, f"Q{q} {today.year}", "quarter")
+        year = fiscal_year_of(today)
+        s, e = quarter_range(year, q)
+        return TimeRange(s, e, quarter_label(year, q), "quarter")
     if kind == "half_year":
         h, year = int(g[0]), int(g[1])
         s = dt.date(year, 1 if h == 1 else 7, 1)
@@ -146,7 +229,7 @@ def _build(kind: str, m: re.Match, today: dt.date) -> TimeRange | None:
     if kind == "ytd":
         return TimeRange(dt.date(today.year, 1, 1), today, "year to date", "month")
     if kind == "qtd":
-        s, _ = quarter_range(today.year, quarter_of(today))
+        s, _ = quarter_range(fiscal_year_of(today), quarter_of(today))
         return TimeRange(s, today, "quarter to date", "month")
     if kind == "mtd":
         return TimeRange(today.replace(day=1), today, "month to date", "day")
@@ -184,7 +267,7 @@ def _build(kind: str, m: re.Match, today: dt.date) -> TimeRange | None:
             s, e = month_range(first.year, first.month)
             return TimeRange(s, e, f"{word} month", "day")
         if unit == "quarter":
-            index = today.year * 4 + quarter_of(today) - 1 + offset
+            index = fiscal_year_of(today) * 4 + quarter_of(today) - 1 + offset
             year, q = divmod(index, 4)
             s, e = quarter_range(year, q + 1)
             return TimeRange(s, e, f"{word} quarter", "month")

@@ -227,10 +227,10 @@ class PipelineAgent(Agent):
 
     def _quota(self, route, ctx) -> Plan:
         ents = route.entities
-        from agents.timeparse import quarter_of, quarter_range
+        from agents.timeparse import fiscal_year_of, quarter_of, quarter_range
 
         if ents.time is None:
-            s, e = quarter_range(ctx.today.year, quarter_of(ctx.today))
+            s, e = quarter_range(fiscal_year_of(ctx.today), quarter_of(ctx.today))
         else:
             s, e = ents.time.start, ents.time.end
         rep_conds = entity_filters(ents, "r", "dim_sales_reps", ctx.catalog, skip=("time", "customers", "products"))
@@ -258,9 +258,10 @@ class PipelineAgent(Agent):
 
     def _coverage(self, route, ctx) -> Plan:
         ents = route.entities
-        from agents.timeparse import quarter_of, quarter_range
+        from agents.timeparse import fiscal_year_of, quarter_of, quarter_range
 
-        s, e = (ents.time.start, ents.time.end) if ents.time else quarter_range(ctx.today.year, quarter_of(ctx.today))
+        s, e = (ents.time.start, ents.time.end) if ents.time else quarter_range(fiscal_year_of(ctx.today),
+                                                                                 quarter_of(ctx.today))
         opp_c = entity_filters(ents, "p", "fct_opportunities", ctx.catalog, skip=("time",))
         quota_c = entity_filters(ents, "q", "fct_quotas", ctx.catalog, skip=("time",))
         rng = f"BETWEEN {lit(s)} AND {lit(e)}"

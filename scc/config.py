@@ -271,6 +271,10 @@ class Settings(BaseSettings):
     llm_send_sample_rows: bool = Field(
         False, description="Also send a few example values of the marts to the LLM (off: descriptions only)."
     )
+    fiscal_year_start_month: int = Field(
+        1, ge=1, le=12, description="Month the fiscal year starts in (1: the calendar year). Quarters, \"Q3\" and "
+        "\"FY2026\" in questions follow it; a fiscal year is named by the calendar year it ends in."
+    )
     agent_max_rows: int = Field(1000, description="Most rows an agent query returns (the guard's LIMIT).")
     agent_query_timeout: float = Field(10.0, description="Seconds an agent query may run before it is stopped.")
     agent_max_result_bytes: int = Field(
@@ -288,7 +292,6 @@ class Settings(BaseSettings):
     reader_threads: int = Field(
         2, ge=1, description="DuckDB threads of the read-only connections (the most cores one query may use)."
     )
-
 
     # --- orchestration (Dagster) ---------------------------------------------------------------
     dagster_host: str = Field("127.0.0.1", description="Address the Dagster console (`scc demo`) listens on.")
