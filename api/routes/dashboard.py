@@ -253,7 +253,21 @@ def overview_extra(scope: Scope, period: str = "quarter", settings: Settings | N
         month = _month_back(month_start, back)
         trend.append({"month": month.isoformat(), "bookings": by_month.get(month.isoformat()[:7], 0.0),
                       "bookings_last_year": by_month.get(_year_back(month).isoformat()[:7], 0.0)})
+    # this month is not over: say so, with the same days a year before to compare it with (not a cliff)
+    trend[-1].update({"partial": True, "through": day.isoformat(),
+                      "bookings_last_year_to_date": figures["bookings_mtd_last_year"]})
+
+    def window(start: dt.date, end: dt.date) -> dict:
+        return {"start": start.isoformat(), "end": end.isoformat()}
+
     return {
+        # the stretch of days each comparison covers, so every card can name its window
+        "windows": {
+            "month_to_date": window(month_start, day),
+            "month_to_date_last_year": window(_year_back(month_start), _year_back(day)),
+            "quarter_to_date": window(quarter_start, day),
+            "quarter_to_date_last_year": window(_year_back(quarter_start), _year_back(day)),
+        },
         "metrics": {
             **figures,
             "orders_today": int(today_row["n"]),

@@ -67,6 +67,35 @@ def _slipping_deals_in_salesforce(emulators) -> int:
     return len(pushed)
 
 
+def _check_the_cards_say_what_they_measure(page, emulators, role) -> None:
+    """Every card says in a line what it measures; comparisons name their window; one card per stretch of
+    days; this month is drawn as partial ("to date", against the same days a year before)."""
+    from tests.dashboard.formatting import fmt
+
+    with page.client() as client:
+        data = client.get("/api/v1/dashboard/overview?period=quarter").json()
+    cards = page.page.eval_on_selector_all(
+        "#panel-overview .kpi", "cards => cards.map(c => [c.dataset.card, c.querySelector('.what')?.textContent.trim() || ''])")
+    assert cards and all(what for _, what in cards), f"cards without a line on what they measure: {cards}"
+    ids = [card for card, _ in cards]
+    assert "bookings-qtd" in ids and "bookings-period" not in ids, "bookings this quarter and quarter to date: one card"
+    window = f"{fmt(data['previous_period']['start'], 'date')} – {fmt(data['previous_period']['end'], 'date')}"
+    win_rate = page.page.inner_text('[data-card="win-rate"]')
+    assert window in win_rate and "same days of the quarter before" in win_rate, win_rate
+    assert window in page.page.inner_text('[data-card="bookings-qtd"]')
+    chart = page.page.evaluate("""() => { const c = window.Chart.getChart(document.querySelector('#chart-bookings-trend'));
+        return {labels: c.data.labels, last_year: c.data.datasets[1].data}; }""")
+    assert chart["labels"][-1].endswith("(to date)") and not chart["labels"][-2].endswith("(to date)"), chart["labels"]
+    assert chart["last_year"][-1] == data["metrics"]["bookings_mtd_last_year"]
+    if role == "sales_exec":  # the month so far, counted in NetSuite's own store
+        start, end = data["windows"]["month_to_date"]["start"], data["windows"]["month_to_date"]["end"]
+        store = sqlite3.connect(f"file:{emulators.netsuite_store}?mode=ro", uri=True)
+        booked = store.execute("SELECT coalesce(sum(foreigntotal), 0) FROM \"transaction\" WHERE type = 'SalesOrd' "
+                               "AND status <> 'C' AND trandate BETWEEN ? AND ?", (start, end)).fetchone()[0]
+        store.close()
+        assert page.page.inner_text('[data-kpi="bookings-mtd"]') == fmt(round(booked, 2), "money")
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_sees_the_apis_figures_for_its_scope_on_every_tab(open_dashboard, emulators, role):
     page = open_dashboard(f"role-{role}")
@@ -90,6 +119,8 @@ def test_each_role_sees_the_apis_figures_for_its_scope_on_every_tab(open_dashboa
             assert page.page.inner_text('[data-kpi="slipping"]') == f"{slipping:,}"
             rows = page.page.locator('[data-section="slipping"] tbody tr').count()
             assert rows == min(slipping, 10)
+        if tab == "overview":
+            _check_the_cards_say_what_they_measure(page, emulators, role)
         if tab == "customers":
             # one health rule that cannot contradict the trend: nobody growing is at risk, Disney (the top
             # customer, up 25%, ordering every few days) least of all

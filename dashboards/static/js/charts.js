@@ -59,6 +59,18 @@ export function destroyAll(root) {
   for (const canvas of root.querySelectorAll("canvas")) window.Chart.getChart(canvas)?.destroy();
 }
 
+/** Partial periods (this month, this quarter) are drawn as partial, never as a cliff: their label says
+ * "to date", the line into them is dashed, a bar is lighter. */
+export const TO_DATE = " (to date)";
+
+export function partialLabels(labels, partial) {
+  return labels.map((label, i) => (partial && i === labels.length - 1 ? label + TO_DATE : label));
+}
+
+export function dashedLast(count, partial) {
+  return partial ? { borderDash: (c) => (c.p1DataIndex === count - 1 ? [6, 4] : undefined) } : undefined;
+}
+
 /** A short description of a series for screen readers: "Jan 2026 $409.8K, Feb 2026 $454.6K, …". */
 export function describe(title, labels, values, fmt = money, limit = 12) {
   const parts = labels.slice(0, limit).map((label, i) => `${label} ${fmt(values[i])}`);

@@ -68,11 +68,14 @@ export function setDelta(el, now, then) {
 }
 
 /** A KPI card: label, value, and an optional line under it. */
-export function kpi({ id, label, path, kind = "money", sub = "", meter = null, textValue = false }) {
-  return `<article class="kpi" aria-labelledby="kpi-${id}">
+/** A headline figure. `what`: one line saying what it measures (HTML: it may name its window with fields);
+ * `sub`: a line (or a list of lines) of detail. */
+export function kpi({ id, label, path, kind = "money", sub = "", meter = null, textValue = false, what = "" }) {
+  return `<article class="kpi" aria-labelledby="kpi-${id}" data-card="${id}">
     <h3 id="kpi-${id}">${esc(label)}</h3>
+    ${what ? `<p class="what">${what}</p>` : ""}
     <p class="value${textValue ? " text" : ""}" data-kpi="${id}" data-field="${esc(path)}" data-format="${kind}">${NONE}</p>
-    ${sub ? `<p class="sub">${sub}</p>` : ""}
+    ${(Array.isArray(sub) ? sub : [sub]).filter(Boolean).map((line) => `<p class="sub">${line}</p>`).join("")}
     ${meter ? `<div class="meter" data-meter="${esc(meter)}" role="presentation"><span></span></div>` : ""}
   </article>`;
 }

@@ -18,17 +18,17 @@ export function createCustomers(ctx) {
       <div class="panel-head"><div><h2>Customers</h2>
         <p class="as-of" data-section="head" data-src="${SRC}">As of ${field("as_of", "date")}; concentration over the 12 months since ${field("concentration.since", "date")}</p></div></div>
       <div class="kpis" role="group" data-section="kpis" data-src="${SRC}" aria-label="Customer figures">
-        ${kpi({ id: "customers", label: "Buying customers (12 months)", path: "concentration.customers", kind: "count",
+        ${kpi({ id: "customers", what: "Customers with NetSuite orders in the last 12 months, cancelled ones left out", label: "Buying customers (12 months)", path: "concentration.customers", kind: "count",
           sub: `${field("concentration.revenue", "money")} in orders` })}
-        ${kpi({ id: "top-1", label: "Largest customer's share", path: "concentration.top_1_share", kind: "percent",
+        ${kpi({ id: "top-1", what: "The biggest customer's share of the last 12 months' bookings", label: "Largest customer's share", path: "concentration.top_1_share", kind: "percent",
           sub: `${field("concentration.pareto.0.customer_name")}` })}
-        ${kpi({ id: "top-10", label: "Top 10 customers' share", path: "concentration.top_10_share", kind: "percent",
+        ${kpi({ id: "top-10", what: "The 10 biggest customers' share of the last 12 months' bookings", label: "Top 10 customers' share", path: "concentration.top_10_share", kind: "percent",
           sub: `top 5: ${field("concentration.top_5_share", "percent")}` })}
-        ${kpi({ id: "hhi", label: "Concentration (HHI)", path: "concentration.hhi", kind: "decimal",
+        ${kpi({ id: "hhi", what: "Herfindahl index: the sum of every customer's squared share of 12 months' bookings", label: "Concentration (HHI)", path: "concentration.hhi", kind: "decimal",
           sub: "Σ share²; above 0.15 is concentrated" })}
-        ${kpi({ id: "declining", label: "Declining customers", path: "by_health[health=declining].customers", kind: "count",
+        ${kpi({ id: "declining", what: "Customers whose last 90 days' bookings fell under 70% of the 90 days before", label: "Declining customers", path: "by_health[health=declining].customers", kind: "count",
           sub: "90-day revenue under 70% of the 90 days before" })}
-        ${kpi({ id: "at-risk", label: "Customers at risk", path: "by_health[health=at_risk].customers", kind: "count",
+        ${kpi({ id: "at-risk", what: "Customers with a rhythm of orders, not growing, whose next order is long overdue", label: "Customers at risk", path: "by_health[health=at_risk].customers", kind: "count",
           sub: "not growing, and quiet for over twice their usual gap (business days)" })}
       </div>
       <div class="grid three">

@@ -1,7 +1,7 @@
 // Orders: status breakdown, the order-aging heat map (status × days open), bookings by month, and the
 // orders themselves: a filterable, sortable, paginated table whose rows open the order with its lines.
 
-import { draw, axis, describe, PALETTE } from "../charts.js";
+import { draw, axis, describe, partialLabels, PALETTE } from "../charts.js";
 import { fill, table, field, esc, badge, debounce, $ } from "../ui.js";
 import { money, month, words, count } from "../format.js";
 import { loadAll } from "./common.js";
@@ -219,12 +219,15 @@ export function createOrders(ctx) {
     }, describe("Orders of the last 90 days by status", recent.map((r) => words(r.status)), recent.map((r) => r.orders), count));
 
     const monthly = data.bookings_by_month || [];
+    const partial = monthly.length > 0 && month(monthly.at(-1).month) === month(data.as_of);  // this month, so far
+    const months = partialLabels(monthly.map((r) => month(r.month)), partial);
     draw(panel.querySelector("#chart-bookings-month"), {
       type: "bar",
-      data: { labels: monthly.map((r) => month(r.month)), datasets: [{ label: "Bookings", data: monthly.map((r) => r.bookings), backgroundColor: PALETTE[0] }] },
+      data: { labels: months, datasets: [{ label: "Bookings", data: monthly.map((r) => r.bookings),
+        backgroundColor: monthly.map((_, i) => (partial && i === monthly.length - 1 ? "rgba(29,78,216,.45)" : PALETTE[0])) }] },
       options: { scales: { y: { ...axis.money, beginAtZero: true } }, plugins: { legend: { display: false },
         tooltip: { callbacks: { label: (c) => money(c.parsed.y) } } } },
-    }, describe("Bookings by month", monthly.map((r) => month(r.month)), monthly.map((r) => r.bookings)));
+    }, describe("Bookings by month", months, monthly.map((r) => r.bookings)));
   }
 
   async function openOrder(orderId, opener) {

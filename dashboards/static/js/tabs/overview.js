@@ -1,7 +1,7 @@
 // Overview: the headline figures (KPI cards), the bookings trend against last year, the latest insights.
 // The KPI cards update in place from the live connection (snapshot and refresh messages).
 
-import { draw, axis, describe, PALETTE, GREY } from "../charts.js";
+import { draw, axis, describe, partialLabels, dashedLast, PALETTE, GREY } from "../charts.js";
 import { field, fill, kpi, esc, badge } from "../ui.js";
 import { money, month } from "../format.js";
 import { loadAll } from "./common.js";
@@ -20,29 +20,43 @@ export function createOverview(ctx) {
 
   function cards() {
     const mine = ctx.me.role === "sales_rep";
-    const periodName = { month: "this month", quarter: "this quarter", year: "this year" }[period()];
+    const p = period();
+    const periodName = { month: "this month", quarter: "this quarter", year: "this year" }[p];
+    const span = (path) => `${field(`${path}.start`, "date")} – ${field(`${path}.end`, "date")}`;
+    // the comparison with the period before (the same days of it), on the card of the chosen period
+    const before = `<span class="delta" data-delta="metrics.bookings|previous.bookings"></span> vs ${field("previous.bookings", "money")}, ${span("previous_period")} (the same days of the ${p} before)`;
+    // one card per stretch of days: the chosen period's comparison goes on the card of that period
+    const toDate = (id, label, key, windowKey, ofPeriod) => kpi({ id, label, path: `metrics.${key}`,
+      what: `NetSuite orders dated ${span(`windows.${windowKey}`)}, cancelled ones left out`,
+      sub: [`<span class="delta" data-delta="metrics.${key}|metrics.${key}_last_year"></span> vs ${field(`metrics.${key}_last_year`, "money")}, ${span(`windows.${windowKey}_last_year`)}`,
+        p === ofPeriod ? before : ""] });
     return [
-      kpi({ id: "bookings-mtd", label: "Bookings month to date", path: "metrics.bookings_mtd",
-        sub: `<span class="delta" data-delta="metrics.bookings_mtd|metrics.bookings_mtd_last_year"></span> vs ${field("metrics.bookings_mtd_last_year", "money")} a year ago` }),
-      kpi({ id: "bookings-qtd", label: "Bookings quarter to date", path: "metrics.bookings_qtd",
-        sub: `<span class="delta" data-delta="metrics.bookings_qtd|metrics.bookings_qtd_last_year"></span> vs ${field("metrics.bookings_qtd_last_year", "money")} a year ago` }),
+      toDate("bookings-mtd", "Bookings month to date", "bookings_mtd", "month_to_date", "month"),
+      toDate("bookings-qtd", "Bookings quarter to date", "bookings_qtd", "quarter_to_date", "quarter"),
+      p === "year" ? kpi({ id: "bookings-period", label: "Bookings year to date", path: "metrics.bookings",
+        what: `NetSuite orders dated ${span("period")}, cancelled ones left out`,
+        sub: [before, `${field("metrics.orders", "count")} orders`] }) : "",
       kpi({ id: "orders-today", label: "Orders today", path: "metrics.orders_today", kind: "count",
+        what: `NetSuite orders dated ${field("as_of", "date")}, cancelled ones left out`,
         sub: `${field("metrics.bookings_today", "money")} booked today` }),
       kpi({ id: "pending-orders", label: "Pending orders", path: "metrics.pending_orders", kind: "count",
+        what: "Orders waiting for approval or for fulfilment, now",
         sub: `worth ${field("metrics.pending_order_value", "money")}; ${field("metrics.open_orders", "count")} open in all` }),
       kpi({ id: "open-pipeline", label: "Open pipeline", path: "metrics.open_pipeline",
+        what: "Amount of the Salesforce deals not yet won or lost, now",
         sub: `${field("metrics.open_opportunities", "count")} open deals, ${field("metrics.stalled_deals", "count")} stalled` }),
       kpi({ id: "weighted-pipeline", label: "Weighted pipeline", path: "metrics.weighted_pipeline",
-        sub: "amount × probability" }),
+        what: "Each open deal's amount × its stage's probability, now", sub: "amount × probability" }),
       kpi({ id: "win-rate", label: `Win rate ${periodName}`, path: "metrics.win_rate", kind: "percent",
-        sub: `${field("metrics.deals_won", "count")} won, ${field("metrics.deals_lost", "count")} lost; was ${field("previous.win_rate", "percent")}` }),
+        what: `Salesforce deals won / deals won or lost, closed ${span("period")}`,
+        sub: `${field("metrics.deals_won", "count")} won, ${field("metrics.deals_lost", "count")} lost; was ${field("previous.win_rate", "percent")} over ${span("previous_period")} (the same days of the ${p} before)` }),
       kpi({ id: "quota", label: mine ? "My quota attainment" : "Quota attainment", path: "metrics.quota_attainment",
         kind: "percent", meter: "metrics.quota_attainment",
+        what: `Won Salesforce deals' amounts against the quarter's quota, ${span("windows.quarter_to_date")} (bookings count NetSuite orders instead)`,
         sub: `${field("metrics.closed_won_qtd", "money")} won of ${field("metrics.quota_qtd", "money")} this quarter` }),
       kpi({ id: "receivables", label: "Open receivables", path: "metrics.open_receivables",
+        what: "Unpaid NetSuite invoices, now",
         sub: `${field("metrics.overdue_receivables", "money")} overdue` }),
-      kpi({ id: "bookings-period", label: `Bookings ${periodName}`, path: "metrics.bookings",
-        sub: `<span class="delta" data-delta="metrics.bookings|previous.bookings"></span> vs the period before; ${field("metrics.orders", "count")} orders` }),
     ].join("");
   }
 
@@ -93,14 +107,18 @@ export function createOverview(ctx) {
       fill(box, data, { flash: quiet });
     }
     const trend = data.bookings_trend || [];
-    const labels = trend.map((row) => month(row.month));
+    const partial = Boolean(trend.at(-1)?.partial);
+    const labels = partialLabels(trend.map((row) => month(row.month)), partial);
+    // this month so far against the same days a year before, not against the whole month
+    const lastYear = trend.map((r) => (r.partial ? r.bookings_last_year_to_date : r.bookings_last_year));
     draw(panel.querySelector("#chart-bookings-trend"), {
       type: "line",
       data: {
         labels,
         datasets: [
-          { label: "Bookings", data: trend.map((r) => r.bookings), borderColor: PALETTE[0], backgroundColor: "rgba(29,78,216,.12)", fill: true, cubicInterpolationMode: "monotone", pointRadius: 3 },
-          { label: "A year before", data: trend.map((r) => r.bookings_last_year), borderColor: GREY, borderDash: [6, 4], pointRadius: 0, cubicInterpolationMode: "monotone" },
+          { label: "Bookings", data: trend.map((r) => r.bookings), borderColor: PALETTE[0], backgroundColor: "rgba(29,78,216,.12)", fill: true, cubicInterpolationMode: "monotone", pointRadius: 3,
+            segment: dashedLast(trend.length, partial) },
+          { label: partial ? "A year before (this month: the same days)" : "A year before", data: lastYear, borderColor: GREY, borderDash: [2, 3], pointRadius: 0, cubicInterpolationMode: "monotone" },
         ],
       },
       options: { scales: { y: { ...axis.money, beginAtZero: true } }, plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${money(c.parsed.y)}` } } } },

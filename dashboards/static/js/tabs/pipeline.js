@@ -1,6 +1,6 @@
 // Pipeline: the funnel by stage, forecast categories, the win-rate trend, stalled and slipping deals.
 
-import { draw, axis, describe, PALETTE } from "../charts.js";
+import { draw, axis, describe, partialLabels, dashedLast, PALETTE } from "../charts.js";
 import { fill, kpi, table, field } from "../ui.js";
 import { money, percent, quarter, count } from "../format.js";
 import { loadAll } from "./common.js";
@@ -17,15 +17,15 @@ export function createPipeline(ctx) {
       <div class="panel-head"><div><h2>Pipeline</h2>
         <p class="as-of" data-section="head" data-src="${SRC}">As of ${field("as_of", "date")}; quarter ends ${field("closing_this_quarter.end", "date")}</p></div></div>
       <div class="kpis" role="group" data-section="kpis" data-src="${SRC}" aria-label="Pipeline figures">
-        ${kpi({ id: "closing", label: "Closing this quarter", path: "closing_this_quarter.amount",
+        ${kpi({ id: "closing", what: "Open Salesforce deals whose close date falls in this quarter", label: "Closing this quarter", path: "closing_this_quarter.amount",
           sub: `${field("closing_this_quarter.opportunities", "count")} deals` })}
-        ${kpi({ id: "closing-weighted", label: "Weighted, this quarter", path: "closing_this_quarter.weighted_amount" })}
-        ${kpi({ id: "commit", label: "Commit", path: "by_forecast_category[forecast_category=Commit].amount",
+        ${kpi({ id: "closing-weighted", what: "The same deals, each amount × its stage's probability", label: "Weighted, this quarter", path: "closing_this_quarter.weighted_amount" })}
+        ${kpi({ id: "commit", what: "Open deals in forecast category Commit (Negotiation/Review), now", label: "Commit", path: "by_forecast_category[forecast_category=Commit].amount",
           sub: `${field("by_forecast_category[forecast_category=Commit].opportunities", "count")} deals` })}
-        ${kpi({ id: "best-case", label: "Best case", path: "by_forecast_category[forecast_category=Best Case].amount",
+        ${kpi({ id: "best-case", what: "Open deals in forecast category Best Case, now", label: "Best case", path: "by_forecast_category[forecast_category=Best Case].amount",
           sub: `${field("by_forecast_category[forecast_category=Best Case].opportunities", "count")} deals` })}
-        ${kpi({ id: "stalled", label: "Stalled deals", path: "stalled_deals_count", kind: "count", sub: "in stage too long or no activity" })}
-        ${kpi({ id: "slipping", label: "Slipping deals", path: "slipping_deals_count", kind: "count", sub: "close date pushed out" })}
+        ${kpi({ id: "stalled", what: "Open deals in their stage over twice as long as won deals take, or 30 days without activity", label: "Stalled deals", path: "stalled_deals_count", kind: "count", sub: "in stage too long or no activity" })}
+        ${kpi({ id: "slipping", what: "Open deals whose close date has been pushed out at least once", label: "Slipping deals", path: "slipping_deals_count", kind: "count", sub: "close date pushed out" })}
       </div>
       <div class="grid two">
         <figure class="card"><h3 id="funnel-title">Funnel by stage (open deals)</h3>
@@ -91,13 +91,16 @@ export function createPipeline(ctx) {
     }, describe("Open pipeline by forecast category", forecast.map((r) => r.forecast_category), forecast.map((r) => r.amount)));
 
     const trend = data.win_rate_trend || [];
+    const partial = trend.length > 0 && quarter(trend.at(-1).quarter) === quarter(data.as_of);  // this quarter, so far
+    const quarters = partialLabels(trend.map((r) => quarter(r.quarter)), partial);
     draw(panel.querySelector("#chart-win-rate"), {
       type: "line",
-      data: { labels: trend.map((r) => quarter(r.quarter)), datasets: [{ label: "Win rate", data: trend.map((r) => r.win_rate),
-        borderColor: PALETTE[2], backgroundColor: PALETTE[2], pointRadius: 4, cubicInterpolationMode: "monotone" }] },
+      data: { labels: quarters, datasets: [{ label: "Win rate", data: trend.map((r) => r.win_rate),
+        borderColor: PALETTE[2], backgroundColor: PALETTE[2], pointRadius: 4, cubicInterpolationMode: "monotone",
+        segment: dashedLast(trend.length, partial) }] },
       options: { scales: { y: { ...axis.percent, beginAtZero: true } }, plugins: { legend: { display: false },
         tooltip: { callbacks: { label: (c) => `${percent(c.parsed.y)} (${trend[c.dataIndex].won} won, ${trend[c.dataIndex].lost} lost)` } } } },
-    }, describe("Win rate by quarter", trend.map((r) => quarter(r.quarter)), trend.map((r) => r.win_rate), percent));
+    }, describe("Win rate by quarter", quarters, trend.map((r) => r.win_rate), percent));
   }
 
   async function load({ quiet = false } = {}) {

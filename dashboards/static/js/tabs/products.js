@@ -1,6 +1,6 @@
 // Products: best sellers, revenue trends by category, stock against open orders, items low on stock.
 
-import { draw, axis, describe, PALETTE, GREY } from "../charts.js";
+import { draw, axis, describe, partialLabels, dashedLast, PALETTE, GREY } from "../charts.js";
 import { fill, kpi, table, field } from "../ui.js";
 import { money, month, count } from "../format.js";
 import { loadAll } from "./common.js";
@@ -16,13 +16,13 @@ export function createProducts(ctx) {
       <div class="panel-head"><div><h2>Products</h2>
         <p class="as-of" data-section="head" data-src="${SRC}">As of ${field("as_of", "date")}; sales since ${field("since", "date")}</p></div></div>
       <div class="kpis" role="group" data-section="kpis" data-src="${SRC}" aria-label="Product figures">
-        ${kpi({ id: "best-seller", label: "Best seller, 90 days", path: "top_products.0.product_name", kind: "text", textValue: true,
+        ${kpi({ id: "best-seller", what: "The item with the most revenue on orders of the last 90 days", label: "Best seller, 90 days", path: "top_products.0.product_name", kind: "text", textValue: true,
           sub: `${field("top_products.0.revenue", "money")}, ${field("top_products.0.units", "count")} units` })}
-        ${kpi({ id: "top-category", label: "Top category, 90 days", path: "revenue_by_category.0.category", kind: "text", textValue: true,
+        ${kpi({ id: "top-category", what: "The category with the most revenue on orders of the last 90 days", label: "Top category, 90 days", path: "revenue_by_category.0.category", kind: "text", textValue: true,
           sub: `${field("revenue_by_category.0.revenue", "money")}` })}
-        ${kpi({ id: "short", label: "Least covered by stock", path: "stock_vs_open_orders.0.sku", kind: "text", textValue: true,
+        ${kpi({ id: "short", what: "The item whose stock on hand covers the least of its open orders", label: "Least covered by stock", path: "stock_vs_open_orders.0.sku", kind: "text", textValue: true,
           sub: `${field("stock_vs_open_orders.0.open_quantity", "count")} on order, ${field("stock_vs_open_orders.0.quantity_on_hand", "count")} on hand` })}
-        ${kpi({ id: "lowest", label: "Lowest stock", path: "low_stock.0.sku", kind: "text", textValue: true,
+        ${kpi({ id: "lowest", what: "The active item with the fewest units available, now", label: "Lowest stock", path: "low_stock.0.sku", kind: "text", textValue: true,
           sub: `${field("low_stock.0.quantity_available", "count")} available` })}
       </div>
       <div class="grid three">
@@ -81,10 +81,12 @@ export function createProducts(ctx) {
     const trend = data.category_trend || [];
     const months = [...new Set(trend.map((r) => r.month))].sort();
     const categories = [...new Set(trend.map((r) => r.category))].sort();
+    const partial = months.length > 0 && month(months.at(-1)) === month(data.as_of);  // this month, so far
     draw(panel.querySelector("#chart-category-trend"), {
       type: "line",
-      data: { labels: months.map(month), datasets: categories.map((category, i) => ({
+      data: { labels: partialLabels(months.map(month), partial), datasets: categories.map((category, i) => ({
         label: category, borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length], pointRadius: 2, cubicInterpolationMode: "monotone",
+        segment: dashedLast(months.length, partial),
         data: months.map((m) => trend.find((r) => r.month === m && r.category === category)?.revenue ?? 0) })) },
       options: { scales: { y: { ...axis.money, beginAtZero: true } }, plugins: { legend: { position: "bottom" },
         tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${money(c.parsed.y)}` } } } },
