@@ -18,6 +18,25 @@ from rich.table import Table
 
 from scc.config import get_settings, reset_settings_cache
 
+
+def _flags_take_no_value() -> None:
+    """Typer's help shows a type for every option, ``<bool>`` for flags too (``--full-refresh <bool>``), as
+    if they took a value: show none for a flag."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "scc_flags", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich.scc_flags = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_flags_take_no_value()
+
 app = typer.Typer(
     help="Sales Command Center: Salesforce + NetSuite into a governed warehouse, a live dashboard and agents.",
     no_args_is_help=True,
@@ -534,8 +553,8 @@ def digest(
     role: str = typer.Option("sales_exec", help="Scope: sales_exec, sales_manager, sales_rep or finance_viewer."),
     rep_id: str = typer.Option(None, "--rep-id", help="The rep's id (role sales_rep)."),
     territory: str = typer.Option(None, help="The manager's territory (role sales_manager)."),
-    out: Path = typer.Option(None, help="With --preview: the HTML file (default digest-<kind>.html); the plain "
-                                        "text goes next to it (.txt)."),
+    out: Path = typer.Option(None, help="With --preview: the HTML file (default <data dir>/digests/digest-<kind>-"
+                                        "<role>.html); the plain text goes next to it (.txt)."),
     to: list[str] = typer.Option(None, "--to", help="Send to these addresses (with --role's scope) instead of "
                                                     "SCC_DIGEST_RECIPIENTS."),
 ) -> None:
@@ -554,7 +573,10 @@ def digest(
         raise typer.Exit(2)
     try:
         if preview:
-            html_path, text_path, built = write_preview(kind, scope, out or Path(f"digest-{kind}.html"))
+            if out is None:  # the data folder, never the current directory unasked
+                out = get_settings().data_dir / "digests" / f"digest-{kind}-{role}.html"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            html_path, text_path, built = write_preview(kind, scope, out)
             console.print(f"[bold]{built.subject}[/]\nHTML: {html_path}\ntext: {text_path}\n"
                           f"{len(built.insights)} insights, {len(built.kpis)} key figures, chart {len(built.png):,} bytes")
             return

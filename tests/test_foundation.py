@@ -53,7 +53,7 @@ def test_settings_come_from_the_environment(monkeypatch):
 
 
 COMMANDS = [[], ["emulators"], ["emulators", "start"], ["emulators", "stop"], ["emulators", "status"],
-            ["emulators", "faults"], ["demo"], ["generate"], ["settings"]]
+            ["emulators", "faults"], ["demo"], ["generate"], ["settings"], ["build"], ["sync"], ["digest"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "scc")
@@ -61,6 +61,18 @@ def test_every_command_has_help(command):
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+    assert "<bool>" not in result.output, "a flag takes no value: its help shows no type"
+
+
+def test_the_dagster_console_greets_a_local_user_without_a_sign_up_pop_up(tmp_path):
+    from dagster import DagsterInstance
+
+    from dagster_project.home import ensure_dagster_home
+    from scc.config import Settings
+
+    home = ensure_dagster_home(Settings(data_dir=tmp_path))
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.nux_enabled is False and instance.telemetry_enabled is False
 
 
 def test_the_console_script_runs():

@@ -126,15 +126,21 @@ def test_recipients_say_their_role_and_scope():
             parse_recipients(bad)
 
 
-def test_scc_digest_preview_writes_html_with_the_chart_and_text(planted, tmp_path, disney_rep):
+def test_scc_digest_preview_writes_html_with_the_chart_and_text(planted, tmp_path, disney_rep, monkeypatch):
     from typer.testing import CliRunner
 
     from scc.cli import app
+    from scc.config import get_settings
 
-    out = tmp_path / "digest.html"
+    here = tmp_path / "current-directory"
+    here.mkdir()
+    monkeypatch.chdir(here)
     result = CliRunner().invoke(app, ["digest", "--preview", "--kind", "daily", "--role", "sales_rep",
-                                      "--rep-id", disney_rep, "--out", str(out)])
+                                      "--rep-id", disney_rep])
     assert result.exit_code == 0, result.output
+    out = get_settings().data_dir / "digests" / "digest-daily-sales_rep.html"
+    assert list(here.iterdir()) == [], "nothing written into the current directory unasked"
+    assert str(out) in result.output.replace("\n", ""), "the preview says where it went"
     html = out.read_text()
     assert "data:image/png;base64," in html and "cid:" not in html
     text = out.with_suffix(".txt").read_text()
