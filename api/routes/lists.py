@@ -60,7 +60,30 @@ def list_orders(request: Request, scope: ReadScope, status: OrderStatus | None =
                + ([("t.total_amount >= ?", [min_amount])] if min_amount is not None else [])
                + ([("t.total_amount <= ?", [max_amount])] if max_amount is not None else [])
                + _like(["t.order_number", "c.customer_name"], q))
-    return _page(request, ORDERS, scope, filters, sort, cursor, limit)
+    answer = _page(request, ORDERS, scope, filters, sort, cursor, limit)
+    if cursor is None:
+        answer["syncing"] = _submitted_not_yet_synced(request, scope)
+    return answer
+
+
+def _submitted_not_yet_synced(request: Request, scope) -> list[dict]:
+    """Orders approved here and accepted by NetSuite that the marts do not hold yet (the next sync and build
+    bring them, a minute or so later): shown at once as "submitted, syncing", never as missing."""
+    from api.services.warehouse import reader
+    from api.writepath import list_visible
+
+    submitted = list_visible(request.app.state.db, scope, "submitted", 20, None)["items"]
+    if not submitted:
+        return []
+    ids = [tx["external_id"] for tx in submitted]
+    with reader(request.app.state.settings) as r:
+        known = {row["external_id"] for row in r.all(
+            f"SELECT external_id FROM marts.fct_orders WHERE external_id IN ({', '.join('?' * len(ids))})", ids)}
+    return [{"transaction_id": tx["id"], "order_number": (tx["netsuite"] or {}).get("number"),
+             "customer_id": tx["customer_id"], "customer_name": ((tx["draft"] or {}).get("customer") or {}).get("customer_name"),
+             "order_date": (tx["submitted_at"] or "")[:10] or None, "total_amount": tx["total"],
+             "status": "submitted_syncing", "external_id": tx["external_id"]}
+            for tx in submitted if tx["external_id"] not in known]
 
 
 class OrderLineIn(BaseModel):

@@ -518,6 +518,14 @@ def test_a_sales_order_from_the_chat_is_edited_approved_and_lands_in_netsuite(op
     # the approved big order is pushed to the rep's open page as a notable event
     page.page.wait_for_selector(f".notice:has-text('Big order'):has-text('{number}')", timeout=30_000)
     page.screenshot("draft-approved")
+    # Orders shows it at once, before any sync has brought it into the marts: "submitted, syncing"
+    page.open_tab("orders")
+    row = page.page.locator(f'#panel-orders tr[data-syncing="{transaction_id}"]')
+    row.wait_for(timeout=10_000)
+    cells = row.locator("td").all_inner_texts()
+    assert cells[0] == number and cells[1] == "Disney" and cells[3] == "Submitted, syncing" and cells[4] == "$30,000.00"
+    page.check_numbers("orders")
+    page.open_tab("assistant")
 
     ask(page, "Create a sales order for Disney, 10 hats, $50 each")
     draft = page.page.locator(".draft-card[data-status=draft]").last

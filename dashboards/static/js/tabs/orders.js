@@ -138,15 +138,23 @@ export function createOrders(ctx) {
     const box = panel.querySelector('[data-section="orders-table"]');
     box.dataset.src = listSrc();
     const rows = data.items || [];
+    // approved here, accepted by NetSuite, not in the marts yet: at the top, until the next sync brings them
+    const syncing = list.page === 0 ? data.syncing || [] : [];
     list.next = data.next_cursor || null;
-    if (!rows.length) {
+    if (!rows.length && !syncing.length) {
       box.innerHTML = `<p class="empty">No orders match these filters.</p>`;
     } else {
       box.innerHTML = `<div class="table-wrap"><table><caption class="visually-hidden">Orders, sorted by ${esc(words(list.sort.replace(/^-/, "")))}</caption>
         <thead><tr>${sortHeader("Order", "order_number")}<th scope="col">Customer</th>${sortHeader("Date", "order_date")}
           <th scope="col">Status</th>${sortHeader("Total", "total_amount", true)}<th scope="col" class="num">Fulfilled</th>
           ${sortHeader("Days open", "days_open", true)}</tr></thead>
-        <tbody>${rows.map((row, i) => `<tr>
+        <tbody>${syncing.map((row, i) => `<tr data-syncing="${esc(row.transaction_id)}">
+          <td><span data-field="syncing.${i}.order_number" data-format="text">${esc(row.order_number)}</span></td>
+          <td>${field(`syncing.${i}.customer_name`)}</td>
+          <td>${field(`syncing.${i}.order_date`, "date")}</td>
+          <td><span class="badge submitted_syncing" title="NetSuite has it; the next sync brings it into the figures">Submitted, syncing</span></td>
+          <td class="num">${field(`syncing.${i}.total_amount`, "money-full")}</td>
+          <td class="num">—</td><td class="num">—</td></tr>`).join("")}${rows.map((row, i) => `<tr>
           <td><button type="button" class="link-btn" data-order-id="${esc(row.order_id)}" aria-haspopup="dialog"
             data-field="items.${i}.order_number" data-format="text">${esc(row.order_number)}</button></td>
           <td>${field(`items.${i}.customer_name`)}</td>
