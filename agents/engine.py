@@ -24,7 +24,8 @@ from agents.entities import Vocabulary, load_vocabulary
 from agents.errors import AgentError, QueryFailed, Refusal
 from agents.plugins import get_plugin_manager, registered_agents, registered_tools
 from agents.reading import clarification, collecting, correct_spelling, lexicon, read
-from agents.router import (Entities, Route, extract_entities, is_refinement, merge_refinement, split_question)
+from agents.router import (Entities, Route, extract_entities, is_refinement, merge_refinement, split_question,
+                           time_shift)
 from agents.scope import Scope
 from agents.timeparse import find_time
 from scc.config import get_settings
@@ -83,8 +84,9 @@ def route_question(question: str, *, agents: dict, vocabulary: Vocabulary, today
         best_score = scores.get(best, 0.0)
         if prev_route is not None and prev_route.agent in agents and is_refinement(part, best_score, ents):
             merged = merge_refinement(prev_route.entities, ents, part)
+            shifted = time_shift(prev_route.entities.time, part)
             routes.append(Route(text=part, agent=prev_route.agent, entities=merged, scores=scores, refinement=True,
-                                base_text=prev_route.question))
+                                base_text=prev_route.question, composed=[shifted[1]] if shifted else []))
             continue
         if best_score <= 0 and not llm:
             best = HELP

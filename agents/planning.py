@@ -99,6 +99,7 @@ def entity_filters(ents: Entities, alias: str, mart: str, catalog: Catalog, *, d
                                  f"{' OR '.join(inner)})")
         if conds:
             out.append(conds[0] if len(conds) == 1 else "(" + " OR ".join(conds) + ")")
+    out += _exclusions(ents, a, has)
     if ents.time and date_col and "time" not in skip:
         out.append(between(f"{a}{date_col}", ents.time))
     if amount_col and "amount" not in skip:
@@ -106,6 +107,28 @@ def entity_filters(ents: Entities, alias: str, mart: str, catalog: Catalog, *, d
             out.append(f"{a}{amount_col} >= {lit(ents.amount_min)}")
         if ents.amount_max is not None:
             out.append(f"{a}{amount_col} <= {lit(ents.amount_max)}")
+    return out
+
+
+# What an excluded entity is matched on, by Entities attribute: (column of the mart, key of the value).
+EXCLUSION_COLUMNS = {"customers": ("customer_id", "id"), "reps": ("rep_id", "id"), "territories": ("territory", "value"),
+                     "regions": ("region", "value"), "industries": ("industry", "value"),
+                     "categories": ("category", "value"), "stages": ("stage", "value")}
+
+
+def _exclusions(ents: Entities, a: str, has) -> list[str]:
+    """``NOT IN`` conditions for what the question leaves out ("without Disney"), on the columns this mart
+    has; each applied exclusion is noted for the reading (an exclusion the mart cannot apply stays unread)."""
+    out = []
+    for attr, values in (ents.excluded or {}).items():
+        column, key = EXCLUSION_COLUMNS.get(attr, (None, None))
+        if column is None or not has(column):
+            continue
+        items = [v[key] for v in values]
+        out.append(f"{a}{column} NOT IN ({', '.join(lit(v) for v in items)})")
+        from agents.reading import note_applied
+
+        note_applied("exclusion", [v["phrase"] for v in values])
     return out
 
 
@@ -194,6 +217,16 @@ def metric_filters(ents: Entities, fact_entity: str, *, allow=("time", "customer
         if "stages" not in allow:
             return None
         out.append(("opportunity__stage", "in", ents.stages))
+    for attr, values in (ents.excluded or {}).items():
+        name = {"customers": "customer", "reps": "rep", "territories": f"{fact_entity}__territory",
+                "regions": f"{fact_entity}__region", "industries": "customer__industry"}.get(attr)
+        if name is None or attr not in allow:
+            return None
+        key = "id" if attr in ("customers", "reps") else "value"
+        out.append((name, "not in", [v[key] for v in values]))
+        from agents.reading import note_applied
+
+        note_applied("exclusion", [v["phrase"] for v in values])
     return out
 
 
@@ -203,6 +236,9 @@ def period_text(ents: Entities) -> str:
 
 def filters_text(ents: Entities) -> str:
     bits = []
+    left_out = [v["value"] for values in (ents.excluded or {}).values() for v in values]
+    if left_out:
+        bits.append("excluding " + ", ".join(left_out))
     if ents.customers:
         bits.append("for " + ", ".join(c.value for c in ents.customers))
     if ents.categories:

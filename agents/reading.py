@@ -22,7 +22,7 @@ import contextvars
 import re
 from dataclasses import dataclass, field
 
-from agents.router import (AMOUNT, FORECAST_PHRASES, GROUP_RE, HEALTH_PHRASES, ORDER_STATUS_PHRASES, REFINE_START,
+from agents.router import (AMOUNT, EXCLUSION_CUE, FORECAST_PHRASES, GROUP_RE, HEALTH_PHRASES, ORDER_STATUS_PHRASES, REFINE_START,
                            STATE_PATTERNS, TOP_N, TREND_RE, Route)
 from agents.timeparse import find_time
 
@@ -37,7 +37,8 @@ find out display pull up bring view want need know like just all any some about 
 so far currently current right now today's whole entire overall each every one ones thing things stuff
 hey hi hello ok okay thanks thank quick quickly also again break down give here where when why much many
 s 's am pm im i'm we're weve we've youre you're is there are there value values figure figures number
-numbers data info information report summary details detail breakdown split total totals top best
+numbers data info information report summary details detail breakdown split total totals top best instead
+rather
 """.split())
 
 # Unused words of these kinds change what the answer should be: the assistant asks rather than answers.
@@ -70,6 +71,14 @@ def note_match(text: str, pattern: str) -> None:
     spans = _collected.get()
     if spans is not None:
         spans.extend((text.lower(), m.start(), m.end()) for m in re.finditer(pattern, text, re.I))
+
+
+def note_applied(kind: str, phrases: list[str]) -> None:
+    """Record that the planner applied a composed filter (an exclusion) named by ``phrases``: the cue
+    before each phrase ("without", "excluding") was used."""
+    spans = _collected.get()
+    if spans is not None:
+        spans.append((kind, tuple(phrases), 0))
 
 
 class collecting:
@@ -143,6 +152,14 @@ def consumed_spans(text: str, route: Route, agent, vocabulary, today, planner_sp
     for pattern in getattr(agent, "keywords", {}) or {}:
         spans += [m.span() for m in re.finditer(pattern, lowered)]
     spans += [(s, e) for t, s, e in planner_spans if t == lowered]
+    applied = {p.lower() for kind, phrases, _ in planner_spans if kind == "exclusion" for p in phrases}
+    for excluded in (route.entities.excluded or {}).values():
+        for item in excluded:
+            if item["phrase"].lower() in applied:
+                for at in _phrase_spans(text, item["phrase"]):
+                    cue = EXCLUSION_CUE.search(text[max(0, at[0] - 30):at[0]])
+                    if cue:
+                        spans.append((at[0] - (len(text[max(0, at[0] - 30):at[0]]) - cue.start()), at[0]))
     ranking = route.entities.ranking
     if ranking and answer is not None and answer.extra.get("ranked"):
         for word in ranking.get("words") or ():
@@ -210,6 +227,9 @@ def chips(route: Route, answer=None) -> list[dict]:
                           ("industry", ents.industries), ("health", ents.health), ("forecast", ents.forecast)):
         for value in values:
             out.append({"kind": "filter", "text": f"{label} {value}"})
+    for attr, values in (ents.excluded or {}).items():
+        for value in values:
+            out.append({"kind": "filter", "text": f"without {attr.rstrip('s').replace('ie', 'y')} {value['value']}"})
     if ents.order_status:
         out.append({"kind": "filter", "text": "status " + ents.order_status[1].replace("_", " ")})
     if ents.invoice_status:

@@ -106,6 +106,7 @@ class Entities:
     unknown: list[str] = field(default_factory=list)         # names that matched nothing ("Cologuard")
     mine: bool = False                                       # "my", "I": the caller's own book
     ranking: dict | None = None                              # agents.compose.Ranking, as a dict
+    excluded: dict = field(default_factory=dict)             # {"customers": [{"value", "id", "phrase"}], ...}
 
     def filters(self) -> dict:
         """The filters named, for text and follow-ups."""
@@ -224,6 +225,33 @@ def _phrase_in(text: str, phrase: str) -> bool:
     return re.search(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])", text, re.I) is not None
 
 
+EXCLUSION_CUE = re.compile(r"(?:without|excluding|exclude|except(?:\s+for)?|other\s+than|apart\s+from|"
+                           r"outside(?:\s+of)?|but\s+not|not)\s+(?:the\s+|for\s+|in\s+|from\s+)?$", re.I)
+# Entity kinds an exclusion applies to, by the Entities attribute that holds them.
+EXCLUDABLE = {"customer": "customers", "rep": "reps", "territory": "territories", "region": "regions",
+              "industry": "industries", "category": "categories", "stage": "stages"}
+
+
+def _excluded(text: str, matches: list[Match]) -> set[int]:
+    """The matches an exclusion cue stands right before ("without Disney", "excluding Disney and Acme")."""
+    out: set[int] = set()
+    position, previous_excluded = 0, False
+    for m in matches:
+        if m.kind not in EXCLUDABLE:
+            previous_excluded = False
+            continue
+        at = text.lower().find(m.phrase.lower(), position) if m.phrase else -1
+        if at < 0:
+            continue
+        before = text[max(0, at - 30):at]
+        joined = previous_excluded and re.search(r"(?:,|\band\b|\bor\b|\bnor\b)\s*$", before, re.I)
+        previous_excluded = bool(EXCLUSION_CUE.search(before) or joined)
+        if previous_excluded:
+            out.add(id(m))
+        position = at + len(m.phrase)
+    return out
+
+
 def extract_entities(text: str, vocab: Vocabulary, today: dt.date) -> Entities:
     ents = Entities()
     lowered = text.lower()
@@ -242,8 +270,11 @@ def extract_entities(text: str, vocab: Vocabulary, today: dt.date) -> Entities:
         if not ents.group_by:
             ents.group_by = [ranking.dimension]
     matches, unknown = vocab.match(masked)
+    excluded = _excluded(masked, matches)
     for m in matches:
-        if m.kind == "customer" and m.value not in [c.value for c in ents.customers]:
+        if id(m) in excluded:  # "without Disney", "excluding the West": a filter that leaves it out
+            ents.excluded.setdefault(EXCLUDABLE[m.kind], []).append({"value": m.value, "id": m.id, "phrase": m.phrase})
+        elif m.kind == "customer" and m.value not in [c.value for c in ents.customers]:
             ents.customers.append(m)
         elif m.kind in ("product", "product_group"):
             ents.products.append(m)
@@ -334,6 +365,8 @@ def is_refinement(text: str, score: float, entities: Entities) -> bool:
     words = re.findall(r"\w+", text)
     if REFINE_START.match(text) and len(words) <= 12:
         return True
+    if (SHIFT_BEFORE.search(text) or SHIFT_YEAR.search(text)) and len(words) <= 8:  # "a year earlier?"
+        return True
     named = entities.customers or entities.products or entities.categories or entities.time or entities.group_by \
         or entities.regions or entities.territories or entities.reps or entities.stages
     return score < 1 and bool(named) and len(words) <= 6
@@ -367,5 +400,51 @@ def merge_refinement(previous: Entities, new: Entities, text: str) -> Entities:
             merged.group_by = []
     if re.search(r"\b(without|exclude|excluding|except) (a )?(time|date|period)", lowered):
         merged.time = None
+    for attr, values in (new.excluded or {}).items():  # "without Disney": left out, and no longer a filter
+        names = {v["value"] for v in values}
+        kept = merged.excluded.setdefault(attr, [])
+        kept += [v for v in values if v["value"] not in {k["value"] for k in kept}]
+        current = getattr(merged, attr, None)
+        if isinstance(current, list):
+            setattr(merged, attr, [x for x in current if getattr(x, "value", x) not in names])
+    shifted = time_shift(previous.time, text)
+    if shifted is not None:
+        merged.time = shifted[0]
     merged.unknown = new.unknown
     return merged
+
+
+SHIFT_BEFORE = re.compile(r"\b(?:the\s+)?(?:(\d+|a|an|one|two|three|six|twelve)\s+)?(months?|quarters?|years?|weeks?|"
+                          r"days?|period)\s+(?:before|prior\s+to|preceding)\s+(?:that|this|it|then)\b", re.I)
+SHIFT_YEAR = re.compile(r"\b(?:a\s+year\s+(?:earlier|before)|the\s+year\s+before|(?:the\s+)?same\s+(?:time|period)\s+"
+                        r"(?:last\s+year|a\s+year\s+(?:ago|earlier)))\b", re.I)
+
+
+def time_shift(previous: TimeRange | None, text: str) -> tuple[TimeRange, str] | None:
+    """A follow-up that moves the previous period: "and the 12 months before that?", "a year earlier";
+    the new period and the words that said it."""
+    if previous is None:
+        return None
+    from agents.timeparse import add_months, previous_period
+
+    m = SHIFT_BEFORE.search(text)
+    if m:
+        count = m.group(1)
+        unit = m.group(2).lower().rstrip("s")
+        if unit == "period" or not count:
+            rng = previous_period(previous)
+            return TimeRange(rng.start, rng.end, rng.label, rng.grain, m.group(0)), m.group(0)
+        n = int(count) if count.isdigit() else {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "six": 6,
+                                                 "twelve": 12}[count.lower()]
+        end = previous.start - dt.timedelta(days=1)
+        if unit in ("day", "week"):
+            start = previous.start - dt.timedelta(days=n * (7 if unit == "week" else 1))
+        else:
+            start = add_months(previous.start, -n * {"month": 1, "quarter": 3, "year": 12}[unit])
+        label = f"the {n} {unit}{'s' if n != 1 else ''} before"
+        return TimeRange(start, end, label, previous.grain, m.group(0)), m.group(0)
+    m = SHIFT_YEAR.search(text)
+    if m:
+        start, end = add_months(previous.start, -12), add_months(previous.end, -12)
+        return TimeRange(start, end, f"{previous.label}, a year earlier", previous.grain, m.group(0)), m.group(0)
+    return None

@@ -105,3 +105,41 @@ def test_same_month_last_year():
 @pytest.mark.parametrize("question", ["orders over $10K", "more than 5 orders", "show me deals"])
 def test_no_comparison_where_none_is_asked(question):
     assert find_comparison(question, Entities(), find_time(question, TODAY)) is None
+
+
+@pytest.mark.parametrize("question, sql", [
+    ("How many orders this year without Disney?",
+     "SELECT count(*) FROM marts.fct_orders WHERE status <> 'cancelled' AND year(order_date) = 2026 AND customer_id <> 'C1'"),
+    ("Bookings this year excluding Disney and Summit Schools",
+     "SELECT sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled' AND year(order_date) = 2026 "
+     "AND customer_id NOT IN ('C1', 'C6')"),
+    ("Win rate outside the West",
+     "SELECT sum(CASE WHEN is_won THEN 1 ELSE 0 END) * 1.0 / count(*) FROM marts.fct_opportunities "
+     "WHERE is_closed AND region <> 'West'"),
+])
+def test_exclusions_leave_out_what_they_name(synthetic, store, question, sql):
+    answer = ask(question, Scope.all(), settings=synthetic, store=store)
+    (expected,), = gold(synthetic, sql)
+    assert round(float(answer.rows[0][0]), 4) == round(float(expected), 4), (answer.text, answer.sql)
+    assert "excluding" in answer.text and not answer.reading["unused"]
+    assert any(c["text"].startswith("without") for c in answer.reading["chips"])
+
+
+def test_follow_ups_shift_regroup_and_leave_out(synthetic, store):
+    first = ask("Bookings in the last 12 months", Scope.all(), settings=synthetic, store=store)
+    before = ask("and the 12 months before that?", Scope.all(), settings=synthetic, store=store,
+                 conversation_id=first.conversation_id)
+    (expected,), = gold(synthetic, "SELECT count(*) FROM marts.fct_orders WHERE status <> 'cancelled' AND "
+                                   "order_date BETWEEN DATE '2024-05-21' AND DATE '2025-05-20'")
+    assert "2024-05-21 to 2025-05-20" in before.text and before.rows[0][1] == expected
+    last_year = ask("same for last year", Scope.all(), settings=synthetic, store=store,
+                    conversation_id=first.conversation_id)
+    by_rep = ask("by rep instead", Scope.all(), settings=synthetic, store=store, conversation_id=first.conversation_id)
+    assert "by rep" in by_rep.text and "last year" in by_rep.text and len(by_rep.rows) == 4
+    without = ask("without Disney", Scope.all(), settings=synthetic, store=store, conversation_id=first.conversation_id)
+    expected_by_rep = dict(gold(synthetic, "SELECT r.rep_name, sum(o.total_amount) FROM marts.fct_orders o JOIN "
+                                           "marts.dim_sales_reps r USING (rep_id) WHERE o.status <> 'cancelled' AND "
+                                           "year(o.order_date) = 2025 AND o.customer_id <> 'C1' GROUP BY 1"))
+    bookings = column(without, "bookings")
+    assert {r[0]: round(r[bookings], 2) for r in without.rows} == {k: round(float(v), 2) for k, v in expected_by_rep.items()}
+    assert last_year.ok and not without.reading["unused"]
