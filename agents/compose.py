@@ -100,7 +100,7 @@ MONEY = ("booking", "revenue", "amount", "total", "value", "balance", "due", "pi
          "billing", "receivable", "price")
 COUNTS = ("order", "deal", "opportunit", "count", "won", "customers", "activit", "units", "number")
 MEASURE_WORDS = {
-    "money": r"\b(bookings?|revenue|sales|amount|value|worth|money|dollars?|owe[sd]?|owing|spend|spent|big(?:gest)?|"
+    "money": r"\b(bookings?|booked|revenue|sales|amount|value|worth|money|dollars?|owe[sd]?|owing|spend|spent|big(?:gest)?|"
              r"large(?:st)?|pipeline|billed|billings?)\b",
     "count": r"\b(deals|orders|count|number|many|often|frequently|customers|activities|units)\b",
 }

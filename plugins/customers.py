@@ -17,6 +17,15 @@ CUSTOMER_COLUMNS = ("c.customer_name, c.industry, c.territory, c.rep_name, c.hea
                     "c.revenue_last_90d, c.revenue_prior_90d, c.last_order_date")
 
 
+# Kinds of activity people name, and the condition on fct_activities that selects them.
+ACTIVITY_KINDS = (
+    (r"\bmeetings?\b|\bevents?\b|\bmet\b", "a.activity_type = 'event'"),
+    (r"\bcalls?\b|\bcalled\b|\bphone\b", "lower(a.activity_subtype) = 'call'"),
+    (r"\bemails?\b|\bemailed\b", "lower(a.activity_subtype) IN ('email', 'listemail')"),
+    (r"\btasks?\b|\bto-?dos?\b", "lower(a.activity_subtype) = 'task'"),
+)
+
+
 class CustomersAgent(Agent):
     name = "customers"
     title = "Customers agent"
@@ -26,7 +35,8 @@ class CustomersAgent(Agent):
     keywords = {
         r"\bcustomers?\b|\baccounts?\b|\bclients?\b": 2.0, r"\bat[- ]risk\b|\bdeclining\b|\bchurn": 2.5,
         r"\bneeds? attention\b|\bhealth\b|\binactive\b|\bdormant\b": 2.5, r"\bconcentration\b|\bherfindahl\b": 3.0,
-        r"\bcredit limit\b|\bopen balance\b": 2.5, r"\bactivit(y|ies)\b|\bmeetings?\b|\bcalls?\b|\bcontacted\b": 2.0,
+        r"\bcredit limit\b|\bopen balance\b": 2.5,
+        r"\bactivit(y|ies)\b|\bmeetings?\b|\bcalls?\b|\bemails?\b|\bcontacted\b": 2.0,
         r"\btell me about\b|\bwho (are|is)\b": 1.0, r"\bhaven'?t ordered\b|\bnot ordered\b": 2.5,
     }
     examples = ("Who are my top 10 customers by revenue?", "Show me customers with declining purchases",
@@ -50,7 +60,8 @@ class CustomersAgent(Agent):
             return _unknown_plan(route, "customer", "customers.unknown")
         if has_word(q, r"\bconcentration\b|\bherfindahl\b|\bhhi\b|\bshare of (the )?top\b|\btop \d+ share\b"):
             return self._concentration(route, ctx)
-        if has_word(q, r"\bactivit(y|ies)\b|\bmeetings?\b|\bcalls?\b|\bcontacted\b|\btouch ?points?\b|\bevents?\b|\btasks?\b"):
+        if has_word(q, r"\bactivit(y|ies)\b|\bmeetings?\b|\bcalls?\b|\bemails?\b|\bcontacted\b|\btouch ?points?\b|"
+                       r"\bevents?\b|\btasks?\b"):
             return self._activities(route, ctx)
         if has_word(q, r"\bcredit limit\b|\bover (their )?credit\b"):
             return self._list(route, ctx, ["c.open_balance > c.credit_limit"], "Customers over their credit limit",
@@ -209,10 +220,13 @@ class CustomersAgent(Agent):
         ents = route.entities
         q = route.question.lower()
         conds = entity_filters(ents, "a", "fct_activities", ctx.catalog, date_col="activity_date")
-        if has_word(q, r"\bmeetings?\b|\bevents?\b"):
-            conds.append("a.activity_type = 'event'")
-        elif has_word(q, r"\btasks?\b|\bcalls?\b"):
-            conds.append("a.activity_type = 'task'")
+        mart = ctx.catalog.mart("fct_activities")
+        subtypes = mart is not None and mart.has("activity_subtype")
+        kinds = [condition if subtypes or "activity_type" in condition else "a.activity_type = 'task'"
+                 for pattern, condition in ACTIVITY_KINDS if has_word(q, pattern)]
+        kinds = list(dict.fromkeys(kinds))
+        if kinds:  # calls, emails and tasks are Salesforce tasks of a subtype; meetings are events
+            conds.append(kinds[0] if len(kinds) == 1 else "(" + " OR ".join(kinds) + ")")
         if has_word(q, r"\bhow many\b|\bnumber of\b|\bcount\b"):
             group = ents.group_by[0] if ents.group_by else None
             if group:
