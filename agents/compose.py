@@ -266,3 +266,63 @@ def _figure(column: str, value) -> str:
     if isinstance(value, float) and abs(value) < 1:
         return f"{value:.1%}" if re.search(r"rate|share|ratio", column, re.I) else f"{value:,.4g}"
     return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
+
+
+# --- shares -----------------------------------------------------------------------------------------------
+
+SHARE = re.compile(r"\b(?:what|which)?\s*(share|percent(?:age)?|proportion|fraction|portion|pct)\b|%\s+of\b", re.I)
+SHARE_SUBJECTS = ("customers", "regions", "territories", "reps", "categories", "products", "industries", "stages")
+
+
+@dataclass
+class Share:
+    subjects: list[str]            # the Entities attributes that make the part ("customers", "order_status")
+    words: tuple[str, ...]
+
+
+def find_share(text: str, entities) -> Share | None:
+    """"What share of bookings comes from Disney?", "what percent of orders are cancelled?": a share word and
+    a part named by a filter (a customer, a region, a status ...), the whole being the same without it."""
+    m = SHARE.search(text)
+    if not m:
+        return None
+    subjects = [attr for attr in SHARE_SUBJECTS if getattr(entities, attr)]
+    if entities.order_status is not None:
+        subjects.append("order_status")
+    if not subjects:
+        return None
+    return Share(subjects, tuple(w for w in (m.group(1) or m.group(0).split()[0],) if w))
+
+
+def whole_of(entities, share: Share):
+    """The route's entities without the part's filters: the whole the share is taken of (for a status,
+    orders of every status, cancelled ones included)."""
+    from agents.router import Entities
+
+    copy = Entities.from_dict(entities.to_dict())
+    for attr in share.subjects:
+        if attr == "order_status":
+            copy.order_status = ("any", "any")
+        else:
+            setattr(copy, attr, [])
+    return copy
+
+
+def share_answer(question: str, share: Share, part, whole):
+    """The part, the whole and the share, for each figure both answers give."""
+    from agents.answer import Answer
+
+    if not (part.ok and whole.ok and len(part.rows) == 1 and len(whole.rows) == 1 and part.columns == whole.columns):
+        return None
+    rows, bits = [], []
+    for i, column in enumerate(part.columns):
+        a, b = part.rows[0][i], whole.rows[0][i]
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and b:
+            rows.append([column, a, b, a / b])
+            bits.append(f"{column}: {_figure(column, a)} of {_figure(column, b)}, {a / b:.1%}")
+    if not rows:
+        return None
+    text = f"{part.text.split(':')[0]}, as a share of the whole: " + "; ".join(bits) + "."
+    return Answer(question=question, text=text, columns=["measure", "part", "whole", "share"], rows=rows,
+                  path=part.path, agent=part.agent, intent=f"{part.intent}.share", metrics=part.metrics,
+                  entities=part.entities, follow_ups=part.follow_ups[:3])

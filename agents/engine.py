@@ -13,12 +13,14 @@ Nothing here raises for a bad question: refusals and failures come back as answe
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from agents.answer import Answer
 from agents.base import AgentContext
 from agents.catalog import get_catalog
-from agents.compose import compare_answers, find_comparison, side_label, without_side
+from agents.compose import (MEASURE_WORDS, compare_answers, find_comparison, find_share, share_answer, side_label,
+                            whole_of, without_side)
 from agents.conversations import check_owner, default_store
 from agents.entities import Vocabulary, load_vocabulary
 from agents.errors import AgentError, QueryFailed, Refusal
@@ -236,6 +238,26 @@ def answer_comparison(route: Route, comparison, context: AgentContext, correctio
     return combined
 
 
+def answer_share(route: Route, share, context: AgentContext, corrections) -> Answer:
+    """"What share of bookings comes from Disney?": the part and the whole answered, and divided."""
+    # A share is of a figure: "what percent of orders are cancelled" asks how many, not for the list.
+    text = route.text if re.search(MEASURE_WORDS["money"], route.text, re.I) else f"how many {route.text}"
+    part_route = Route(text=text, agent=route.agent, entities=route.entities, scores=route.scores,
+                       composed=list(share.words))
+    whole_route = Route(text=text, agent=route.agent, entities=whole_of(route.entities, share),
+                        scores=route.scores, composed=list(share.words))
+    part, whole = answer_route(part_route, context, corrections), answer_route(whole_route, context, corrections)
+    combined = share_answer(route.text, share, part, whole)
+    if combined is None:
+        failed = part if not part.ok else whole
+        return failed if not failed.ok else Answer(
+            question=route.text, text="I can give the share of one figure, and this question gives a list: ask "
+            "for the part and the whole on their own.", path="planner", agent=route.agent, intent="clarify",
+            error="clarify")
+    combined.reading = part.reading
+    return combined
+
+
 def _other_side_words(comparison, side) -> list[str]:
     """The words naming the other side: used by the comparison, not by this side's answer."""
     out = []
@@ -321,6 +343,10 @@ def ask(question: str, scope: Scope, *, conversation_id: str | None = None, sett
         if len(routes) == 1 and not routes[0].refinement else None
     if comparison is not None:
         answer = answer_comparison(routes[0], comparison, context, corrections)
+        return _record(answer, question, scope, store, conversation_id, routes, started)
+    share = find_share(routes[0].text, routes[0].entities) if len(routes) == 1 else None
+    if share is not None:
+        answer = answer_share(routes[0], share, context, corrections)
         return _record(answer, question, scope, store, conversation_id, routes, started)
     answers = [answer_route(route, context, corrections) for route in routes]
     if len(answers) == 1:

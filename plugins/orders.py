@@ -23,6 +23,8 @@ def status_condition(status, alias: str = "o") -> str | None:
     if status is None:
         return None
     kind, value = status
+    if kind == "any":  # every status, cancelled included (the whole of a share: agents.compose)
+        return None
     if kind == "group":
         return f"{alias}.status_group = {lit(value)}"
     if kind == "status":
@@ -151,7 +153,7 @@ class OrdersAgent(Agent):
         status = ents.order_status
         what = f"{status_words(status)}orders".strip()
         title = f"{what[0].upper()}{what[1:]}{filters_text(ents)}{period_text(ents)}"
-        cancelled_asked = status is not None and status[1] == "cancelled"
+        cancelled_asked = status is not None and status[1] in ("cancelled", "any")
         conds = self._base_conditions(route, ctx)
         if not cancelled_asked:
             conds.append("o.status <> 'cancelled'")

@@ -143,3 +143,23 @@ def test_follow_ups_shift_regroup_and_leave_out(synthetic, store):
     bookings = column(without, "bookings")
     assert {r[0]: round(r[bookings], 2) for r in without.rows} == {k: round(float(v), 2) for k, v in expected_by_rep.items()}
     assert last_year.ok and not without.reading["unused"]
+
+
+@pytest.mark.parametrize("question, part_sql, whole_sql", [
+    ("What share of bookings comes from Disney this year?",
+     "SELECT sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled' AND year(order_date) = 2026 "
+     "AND customer_id = 'C1'",
+     "SELECT sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled' AND year(order_date) = 2026"),
+    ("what percent of orders are cancelled?",
+     "SELECT count(*) FROM marts.fct_orders WHERE status_group = 'cancelled'", "SELECT count(*) FROM marts.fct_orders"),
+    ("What proportion of bookings is from the West?",
+     "SELECT sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled' AND region = 'West'",
+     "SELECT sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled'"),
+])
+def test_shares_divide_the_part_by_the_whole(synthetic, store, question, part_sql, whole_sql):
+    answer = ask(question, Scope.all(), settings=synthetic, store=store)
+    (part,), = gold(synthetic, part_sql)
+    (whole,), = gold(synthetic, whole_sql)
+    shares = {round(float(r[3]), 6) for r in answer.rows}
+    assert round(float(part) / float(whole), 6) in shares, (answer.text, answer.rows)
+    assert "%" in answer.text and answer.intent.endswith(".share")
