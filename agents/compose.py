@@ -44,19 +44,48 @@ WORD_N = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
 
 @dataclass
 class Ranking:
-    dimension: str
+    dimension: str          # a breakdown's dimension, or "item": the rows of a list (orders, deals ...)
     direction: str          # "desc" or "asc"
     n: int | None
     words: tuple[str, ...]  # the question's words this ranking consumed
+    by: str = ""            # for items: "date" (most recent, oldest) or "" (the question's measure)
 
     def to_dict(self) -> dict:
-        return {"dimension": self.dimension, "direction": self.direction, "n": self.n, "words": list(self.words)}
+        return {"dimension": self.dimension, "direction": self.direction, "n": self.n, "words": list(self.words),
+                "by": self.by}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Ranking | None":
         if not data:
             return None
-        return cls(data["dimension"], data["direction"], data.get("n"), tuple(data.get("words") or ()))
+        return cls(data["dimension"], data["direction"], data.get("n"), tuple(data.get("words") or ()),
+                   data.get("by", ""))
+
+
+# "the largest order last week", "the 3 most recent deals", "our oldest open invoice": rows of a list, ranked
+ITEM_SUPERLATIVE = re.compile(
+    r"\b(?:(?:the|our|my)\s+)?(?:(\d+|two|three|four|five|ten)\s+)?(?P<dir>largest|biggest|smallest|highest|lowest|"
+    r"cheapest|priciest|most\s+recent|latest|newest|oldest|earliest|last)\s+(?:\w+\s+)?"
+    r"(?P<item>orders?|deals?|opportunit(?:y|ies)|invoices?|sales?\s+orders?)\b", re.I)
+ITEM_ASC = ("smallest", "lowest", "cheapest", "oldest", "earliest")
+ITEM_BY_DATE = ("most recent", "latest", "newest", "oldest", "earliest", "last")
+
+
+def find_item_ranking(text: str, top_n: int | None) -> Ranking | None:
+    m = ITEM_SUPERLATIVE.search(text)
+    if not m:
+        return None
+    word = re.sub(r"\s+", " ", m.group("dir").lower())
+    if word == "last" and not re.search(r"\blast\s+(?:\d+\s+)?(orders?|deals?|invoices?)\b(?!\s+(?:week|month|quarter|year))",
+                                        text, re.I):
+        return None
+    count = m.group(1)
+    after = re.search(rf"\b{re.escape(m.group('dir'))}\s+(\d+|two|three|four|five|ten)\b", text, re.I)
+    count = count or (after.group(1) if after else None)  # "the last 5 orders"
+    plural = m.group("item").lower().endswith(("s", "ies"))
+    n = top_n or (int(count) if count and count.isdigit() else WORD_N.get((count or "").lower())) or (None if plural else 1)
+    return Ranking("item", "asc" if word in ITEM_ASC else "desc", n, tuple(w for w in (m.group("dir"), count) if w),
+                   "date" if word in ITEM_BY_DATE else "")
 
 
 COUNTED = re.compile(rf"\b(?P<ask>top|bottom|the)\s+(?:\d+|one|two|three|four|five|ten)\s+(?P<dim>{_DIM})\b"
@@ -130,6 +159,8 @@ def rank_plan(plan, route):
     """``plan`` ordered by the question's measure in its direction and cut to N, when it is a breakdown by
     the ranking's dimension; else None (the ranking does not apply and stays unread)."""
     ranking = Ranking.from_dict(route.entities.ranking)
+    if ranking is not None and ranking.dimension == "item":
+        return _rank_items(plan, route, ranking)
     if ranking is None or plan.kind not in ("breakdown", "trend") or plan.sql is None:
         return None
     try:
@@ -159,6 +190,27 @@ def rank_plan(plan, route):
     plan.title = f"{plan.title}, {direction} {column.replace('_', ' ')} first" + (f" (top {ranking.n})" if
                                                                                      ranking.n and ranking.n > 1 else "")
     plan.kind = "breakdown"
+    return plan
+
+
+def _rank_items(plan, route, ranking: Ranking):
+    """A list's rows ordered by their date or their amount, the first N kept ("the largest order")."""
+    if plan.kind != "list" or plan.sql is None:
+        return None
+    try:
+        columns = sqlglot.parse_one(plan.sql, read="duckdb").named_selects
+    except sqlglot.errors.SqlglotError:
+        return None
+    if ranking.by == "date":
+        column = next((c for c in columns if "date" in c.lower()), None)
+    else:
+        column = next((c for c in columns if any(n in c.lower() for n in ("total_amount", "amount", "value",
+                                                                             "remaining", "bookings"))), None)
+    if column is None:
+        return None
+    limit = f" LIMIT {int(ranking.n)}" if ranking.n else ""
+    plan.sql = f'SELECT * FROM ({plan.sql}) ranked ORDER BY "{column}" {ranking.direction.upper()} NULLS LAST{limit}'
+    plan.metric = None
     return plan
 
 
@@ -322,6 +374,10 @@ def share_answer(question: str, share: Share, part, whole):
             bits.append(f"{column}: {_figure(column, a)} of {_figure(column, b)}, {a / b:.1%}")
     if not rows:
         return None
+    words = {w.rstrip("s") for w in re.findall(r"[a-z]+", question.lower())}
+    named = [i for i, row in enumerate(rows) if str(row[0]).lower().rstrip("s") in words]
+    if named:  # "what share of bookings ...": the share of what was asked, not of every figure
+        rows, bits = [rows[i] for i in named], [bits[i] for i in named]
     text = f"{part.text.split(':')[0]}, as a share of the whole: " + "; ".join(bits) + "."
     return Answer(question=question, text=text, columns=["measure", "part", "whole", "share"], rows=rows,
                   path=part.path, agent=part.agent, intent=f"{part.intent}.share", metrics=part.metrics,

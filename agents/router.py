@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
 
-from agents.compose import find_ranking
+from agents.compose import find_item_ranking, find_ranking
 from agents.entities import Match, Vocabulary
 from agents.timeparse import TimeRange, find_time
 
@@ -269,6 +269,10 @@ def extract_entities(text: str, vocab: Vocabulary, today: dt.date) -> Entities:
         ents.ranking = ranking.to_dict()
         if not ents.group_by:
             ents.group_by = [ranking.dimension]
+    else:
+        item = find_item_ranking(text, ents.top_n)  # "the largest order last week": a list's rows, ranked
+        if item is not None:
+            ents.ranking = item.to_dict()
     matches, unknown = vocab.match(masked)
     excluded = _excluded(masked, matches)
     for m in matches:

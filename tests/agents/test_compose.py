@@ -163,3 +163,20 @@ def test_shares_divide_the_part_by_the_whole(synthetic, store, question, part_sq
     shares = {round(float(r[3]), 6) for r in answer.rows}
     assert round(float(part) / float(whole), 6) in shares, (answer.text, answer.rows)
     assert "%" in answer.text and answer.intent.endswith(".share")
+
+
+@pytest.mark.parametrize("question, sql", [
+    ("What was the largest order last year?",
+     "SELECT order_number FROM marts.fct_orders WHERE year(order_date) = 2025 ORDER BY total_amount DESC LIMIT 1"),
+    ("show me the 3 most recent orders",
+     "SELECT order_number FROM marts.fct_orders ORDER BY order_date DESC, order_number LIMIT 3"),
+    ("what did the last 5 orders look like",
+     "SELECT order_number FROM marts.fct_orders ORDER BY order_date DESC, order_number LIMIT 5"),
+    ("our oldest open invoice",
+     "SELECT invoice_number FROM marts.fct_invoices WHERE status = 'open' ORDER BY invoice_date ASC LIMIT 1"),
+])
+def test_superlatives_pick_rows_of_a_list(synthetic, store, question, sql):
+    answer = ask(question, Scope.all(), settings=synthetic, store=store)
+    expected = [r[0] for r in gold(synthetic, sql)]
+    assert [r[0] for r in answer.rows] == expected, (answer.text, answer.sql)
+    assert answer.extra["ranked"]["dimension"] == "item"
