@@ -522,6 +522,13 @@ def ask(
         raise typer.Exit(1 if answer.refused or answer.error else 0)
     style = "red" if answer.refused else "yellow" if answer.error else "bold"
     console.print(f"[{style}]{answer.text}")
+    reading = answer.reading or answer.extra.get("reading") or {}
+    if reading.get("corrections"):
+        console.print("[dim]Spelling: " + ", ".join(f"{c['typed']} → {c['read_as']}" for c in reading["corrections"]))
+    if reading.get("text"):
+        console.print(f"[dim]Read as: {reading['text']}")
+    if reading.get("unused"):
+        console.print("[dim]Not used: " + ", ".join(reading["unused"]))
     for part in answer.parts or [answer]:
         if part.columns and part.rows:
             from agents.answer import format_value

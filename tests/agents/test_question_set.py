@@ -118,5 +118,8 @@ def test_scc_ask_prints_the_answer_with_a_table(marts):
     result = CliRunner().invoke(app, ["ask", "Bookings by region last quarter"])
     assert result.exit_code == 0, result.output
     assert "Bookings by region" in result.output and "West" in result.output and "SQL" in result.output
+    assert "Read as: " in result.output and "by region" in result.output
+    typed = CliRunner().invoke(app, ["ask", "hw many ordrs last quarter?"])
+    assert "Spelling: hw → how, ordrs → orders" in typed.output, typed.output
     as_json = CliRunner().invoke(app, ["ask", "DROP TABLE marts.fct_orders", "--json"])
     assert as_json.exit_code == 1 and json.loads(as_json.output)["refused"] is True
