@@ -17,6 +17,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DESKTOP = {"width": 1440, "height": 900}
 TABLET = {"width": 820, "height": 1180}
+PHONE = {"width": 390, "height": 844}
 TABS = ("overview", "pipeline", "orders", "customers", "products", "assistant")
 DATA_TABS = TABS[:-1]
 
@@ -134,6 +135,39 @@ class DashboardPage:
         return path
 
     # --- checks -------------------------------------------------------------------------------------
+    def assert_fits(self, where: str) -> None:
+        """No horizontal scroll of the page, and no text cut short: a cell, heading, card figure or label
+        whose text is wider than its box (ellipsis or hidden overflow), nor a chart wider than its box."""
+        problems = self.page.evaluate("""() => {
+          const out = [];
+          const doc = document.documentElement;
+          if (doc.scrollWidth > doc.clientWidth + 1) {
+            // the chain of widest boxes from the body down: where the extra width comes from
+            const wide = [];
+            for (let el = document.body; el && wide.length < 12; ) {
+              wide.push(`${el.tagName.toLowerCase()}.${String(el.className).split(' ')[0]}#${el.id}:${el.scrollWidth}/${el.clientWidth}`);
+              el = [...el.children].sort((a, b) => b.scrollWidth - a.scrollWidth)[0];
+            }
+            const placed = [...document.querySelectorAll('*')].filter(el => ['absolute', 'fixed'].includes(getComputedStyle(el).position) && el.getBoundingClientRect().right > doc.clientWidth + 1)
+              .map(el => `${el.tagName.toLowerCase()}.${String(el.className).split(' ')[0]}#${el.id} right ${Math.round(el.getBoundingClientRect().right)}`);
+            out.push(`the page scrolls sideways: ${doc.scrollWidth} > ${doc.clientWidth} (${wide.join(' > ')}; placed: ${placed.join(', ')})`);
+          }
+          const panel = document.querySelector('[role=tabpanel]:not([hidden])') || document.body;
+          for (const el of [...document.querySelectorAll('header *'), ...document.querySelectorAll('nav.tabs [role=tab]'), ...panel.querySelectorAll('td, th, h2, h3, .kpi .value, .kpi .sub, .kpi .what, .badge, button, label')]) {
+            if (!el.offsetParent || !el.textContent.trim() || el.closest('.visually-hidden') || el.clientWidth <= 1) continue;  // 1 px: for screen readers
+            const style = getComputedStyle(el);
+            const clips = style.overflowX !== 'visible' || style.textOverflow === 'ellipsis';
+            if (clips && el.scrollWidth > el.clientWidth + 1 && !el.matches('.table-wrap, nav.tabs, [role=tablist]'))
+              out.push(`cut: ${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 40)}" ${el.scrollWidth} > ${el.clientWidth}`);
+          }
+          for (const canvas of panel.querySelectorAll('canvas')) {
+            const box = canvas.parentElement.getBoundingClientRect(), c = canvas.getBoundingClientRect();
+            if (c.right > box.right + 1 || c.left < box.left - 1) out.push(`chart ${canvas.id} wider than its box`);
+          }
+          return out;
+        }""")
+        assert not problems, f"{where}: " + "; ".join(problems[:10])
+
     def check_numbers(self, tab: str, root: str | None = None) -> int:
         """Every value the tab shows (each [data-field] of each [data-src] section under ``root``, the tab's
         panel by default) is the API's value of that section's endpoint, fetched here with the page's token,

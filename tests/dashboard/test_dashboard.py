@@ -22,7 +22,7 @@ from scc.config import get_settings
 from tests.api.helpers import wait_for
 from tests.conftest import TEST_TODAY
 
-from .helpers import DATA_TABS, DESKTOP, TABLET, TABS
+from .helpers import DATA_TABS, DESKTOP, PHONE, TABLET, TABS
 
 pytestmark = pytest.mark.slow
 
@@ -113,6 +113,7 @@ def test_each_role_sees_the_apis_figures_for_its_scope_on_every_tab(open_dashboa
         assert checked[tab] >= 10, (tab, checked[tab])
         page.assert_charts_drawn(f"#panel-{tab}", minimum=CHARTS[tab])
         page.screenshot(f"{tab}-desktop")
+        page.assert_fits(f"{tab} at {DESKTOP['width']} px")
         if tab == "pipeline" and role == "sales_exec":
             # the card counts every slipping deal (its own query), not the 10 rows of the list below it
             slipping = _slipping_deals_in_salesforce(emulators)
@@ -153,12 +154,27 @@ def test_each_role_sees_the_apis_figures_for_its_scope_on_every_tab(open_dashboa
     assert any(c.startswith("Create a sales order") for c in chips) == (role != "finance_viewer")
     page.screenshot("assistant-desktop")
 
-    page.set_viewport(TABLET)
-    for tab in TABS:
-        page.open_tab(tab)
-        if tab in CHARTS:
-            page.assert_charts_drawn(f"#panel-{tab}", minimum=CHARTS[tab])
-        page.screenshot(f"{tab}-tablet")
+    for size, viewport in (("tablet", TABLET), ("phone", PHONE)):
+        page.set_viewport(viewport)
+        for tab in TABS:
+            page.open_tab(tab)
+            if tab in CHARTS:
+                page.assert_charts_drawn(f"#panel-{tab}", minimum=CHARTS[tab])
+            page.screenshot(f"{tab}-{size}")
+            page.assert_fits(f"{tab} at {viewport['width']} px")
+            if tab == "pipeline":  # the funnel's stage names fit beside it at every size
+                fit = page.page.evaluate("""() => { const c = window.Chart.getChart(document.querySelector('#chart-funnel'));
+                    const y = c.scales.y, ctx = c.ctx; ctx.save(); ctx.font = `${y.options.ticks.font?.size || 12}px sans-serif`;
+                    const widest = Math.max(...y.ticks.map(t => Math.max(...[].concat(t.label).map(l => ctx.measureText(l).width))));
+                    ctx.restore(); return {widest, room: y.width, shown: y.ticks.length, stages: c.data.labels.length}; }""")
+                assert fit["widest"] <= fit["room"] and fit["shown"] == fit["stages"], f"funnel labels at {viewport['width']} px: {fit}"
+        if size == "phone":  # one row of header; the tab bar scrolls sideways to the last tab
+            middles = page.page.evaluate("""() => [...document.querySelectorAll('header.topbar > *')]
+                .filter(el => el.offsetParent && !el.hidden).map(el => { const r = el.getBoundingClientRect(); return (r.top + r.bottom) / 2; })""")
+            assert max(middles) - min(middles) < 12, f"the phone's header takes more than one row: {middles}"
+            bar = page.page.evaluate("""() => { const t = document.querySelector('[role=tablist]');
+                return {scrolls: t.scrollWidth > t.clientWidth, overflow: getComputedStyle(t).overflowX}; }""")
+            assert bar["overflow"] == "auto"
     page.assert_clean_console()
 
 

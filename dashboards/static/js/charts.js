@@ -59,6 +59,18 @@ export function destroyAll(root) {
   for (const canvas of root.querySelectorAll("canvas")) window.Chart.getChart(canvas)?.destroy();
 }
 
+/** A long axis label in lines of about `width` characters (cut at spaces and slashes), so it fits a narrow
+ * chart instead of running off its edge. */
+export function wrapLabel(text, width = 14) {
+  const words = String(text).split(/(?<=[ /])/);
+  const lines = [""];
+  for (const word of words) {
+    if (lines.at(-1) && (lines.at(-1) + word).trim().length > width) lines.push("");
+    lines[lines.length - 1] += word;
+  }
+  return lines.map((line) => line.trim());
+}
+
 /** Partial periods (this month, this quarter) are drawn as partial, never as a cliff: their label says
  * "to date", the line into them is dashed, a bar is lighter. */
 export const TO_DATE = " (to date)";

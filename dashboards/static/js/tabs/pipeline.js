@@ -1,6 +1,6 @@
 // Pipeline: the funnel by stage, forecast categories, the win-rate trend, stalled and slipping deals.
 
-import { draw, axis, describe, partialLabels, dashedLast, PALETTE } from "../charts.js";
+import { draw, axis, describe, partialLabels, dashedLast, wrapLabel, PALETTE } from "../charts.js";
 import { fill, kpi, table, field } from "../ui.js";
 import { money, percent, quarter, count } from "../format.js";
 import { loadAll } from "./common.js";
@@ -78,7 +78,9 @@ export function createPipeline(ctx) {
       type: "bar",
       data: { labels: stages, datasets: [{ label: "Open amount", data: funnel.map((r) => r.amount),
         backgroundColor: funnel.map((_, i) => `rgba(29,78,216,${0.35 + (0.65 * (i + 1)) / Math.max(1, funnel.length)})`) }] },
-      options: { indexAxis: "y", scales: { x: { ...axis.money, beginAtZero: true } },
+      options: { indexAxis: "y", scales: { x: { ...axis.money, beginAtZero: true },
+        // a narrow chart (a phone) puts each stage's name in lines, so none runs off the edge
+        y: { ticks: { autoSkip: false, callback(value) { const label = this.getLabelForValue(value); return this.chart.width < 520 ? wrapLabel(label) : label; } } } },
         plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => `${money(c.parsed.x)} in ${count(funnel[c.dataIndex].opportunities)} deals` } } } },
     }, describe("Open pipeline by stage", funnel.map((r) => r.stage), funnel.map((r) => r.amount)));
 
