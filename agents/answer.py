@@ -150,6 +150,9 @@ def chart_for(columns: list[str], rows: list, *, title: str = "", kind: str = ""
     if len(rows) == 1 and len(numeric) == len(columns):
         return {"type": "kpi", "title": title, "y": [names[i] for i in numeric],
                 "values": [jsonable(rows[0][i]) for i in numeric]}
+    if len(rows) == 1 and kind != "list":  # one row ("which territory ... the most"): its figures, not one bar
+        return {"type": "kpi", "title": f"{title}: {rows[0][0]}" if title else str(rows[0][0]),
+                "y": [names[i] for i in numeric], "values": [jsonable(rows[0][i]) for i in numeric]}
     first = 0
     non_numeric = [i for i in range(len(columns)) if i not in numeric]
     if non_numeric:

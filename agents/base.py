@@ -205,10 +205,10 @@ class AgentContext:
         chart = plan.chart if plan.chart is not None else chart_for(result.columns, result.rows, title=plan.title,
                                                                      kind=plan.kind)
         follow = agent.follow_ups(route, plan, result) + generic_follow_ups(route, result)
-        seen, follow_ups = set(), []
-        for f in follow:
-            if f.lower() not in seen:
-                seen.add(f.lower())
+        seen, follow_ups = {route.text.strip(" ?!.").lower(), route.question.strip(" ?!.").lower()}, []
+        for f in follow:  # never the question itself again
+            if f.strip(" ?!.").lower() not in seen:
+                seen.add(f.strip(" ?!.").lower())
                 follow_ups.append(f)
         return Answer(
             question=route.text, text=text, columns=columns, rows=rows, chart=chart, sql=result.sql,

@@ -30,18 +30,33 @@ ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2
 class TimeRange:
     start: dt.date
     end: dt.date
-    label: str            # how the answer names it: "this quarter (2026-04-01 to 2026-06-30)"
+    label: str            # how the answer names it: "this quarter" (describe() adds "(1 Apr–30 Jun 2026)")
     grain: str = "day"    # day, week, month, quarter, year: the natural grain of the period
     phrase: str = ""      # the words of the question that said it
 
     def describe(self) -> str:
-        if self.start == self.end:
-            return f"{self.label} ({self.start.isoformat()})"
-        return f"{self.label} ({self.start.isoformat()} to {self.end.isoformat()})"
+        """The period as an answer names it: "this quarter (1 Apr–30 Jun 2026)", "yesterday (19 May 2026)"."""
+        return f"{self.label} ({span_text(self.start, self.end)})"
 
     def to_dict(self) -> dict:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label,
                 "grain": self.grain}
+
+
+def day_text(day: dt.date, year: bool = True) -> str:
+    """"7 Dec 2026" (or "7 Dec"): one date format for every answer."""
+    return f"{day.day} {calendar.month_abbr[day.month]}" + (f" {day.year}" if year else "")
+
+
+def span_text(start: dt.date, end: dt.date) -> str:
+    """"1–7 Dec 2026", "1 Apr–30 Jun 2026", "1 Dec 2025–31 Jan 2026", "19 May 2026"."""
+    if start == end:
+        return day_text(start)
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{day_text(end)}"
+    if start.year == end.year:
+        return f"{day_text(start, year=False)}–{day_text(end)}"
+    return f"{day_text(start)}–{day_text(end)}"
 
 
 def fiscal_start_month() -> int:
@@ -169,13 +184,13 @@ def _build(kind: str, m: re.Match, today: dt.date) -> TimeRange | None:
     g = m.groups()
     if kind == "iso_range":
         a, b = dt.date.fromisoformat(g[0]), dt.date.fromisoformat(g[1])
-        return TimeRange(min(a, b), max(a, b), f"{a.isoformat()} to {b.isoformat()}", "day")
+        return TimeRange(min(a, b), max(a, b), span_text(min(a, b), max(a, b)), "day")
     if kind == "iso_day":
         try:
             day = dt.date.fromisoformat(g[0])
         except ValueError:
             return None
-        return TimeRange(day, day, day.isoformat(), "day")
+        return TimeRange(day, day, day_text(day), "day")
     if kind == "fiscal_ytd":
         s, _ = fiscal_year_range(fiscal_year_of(today))
         return TimeRange(s, today, "fiscal year to date", "month")

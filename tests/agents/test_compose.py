@@ -131,7 +131,7 @@ def test_follow_ups_shift_regroup_and_leave_out(synthetic, store):
                  conversation_id=first.conversation_id)
     (expected,), = gold(synthetic, "SELECT count(*) FROM marts.fct_orders WHERE status <> 'cancelled' AND "
                                    "order_date BETWEEN DATE '2024-05-21' AND DATE '2025-05-20'")
-    assert "2024-05-21 to 2025-05-20" in before.text and before.rows[0][1] == expected
+    assert "21 May 2024–20 May 2025" in before.text and before.rows[0][1] == expected
     last_year = ask("same for last year", Scope.all(), settings=synthetic, store=store,
                     conversation_id=first.conversation_id)
     by_rep = ask("by rep instead", Scope.all(), settings=synthetic, store=store, conversation_id=first.conversation_id)

@@ -65,4 +65,4 @@ def test_an_answer_for_last_fiscal_year_counts_its_months(april, synthetic, tmp_
                                "BETWEEN DATE '2025-04-01' AND DATE '2026-03-31'").fetchall()
     con.close()
     assert answer.rows and answer.rows[0][0] == expected
-    assert "FY2026" in answer.text and "2025-04-01" in answer.text
+    assert "FY2026" in answer.text and "1 Apr 2025–31 Mar 2026" in answer.text

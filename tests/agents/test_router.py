@@ -109,7 +109,7 @@ def test_follow_ups_refine_the_previous_question(synthetic, store):
         for key, value in expect.items():
             got = answer.entities[key]["label"] if key == "time" else answer.entities[key]
             assert got == value, (text, answer.entities)
-    assert answer.columns[0] == "region" and answer.chart["type"] == "bar"
+    assert answer.columns[0] == "region" and answer.chart["type"] == ("bar" if len(answer.rows) > 1 else "kpi")
     assert [t["question"] for t in store.history(cid)] == ["What were bookings this quarter?"] + [s[0] for s in steps]
 
 
@@ -124,6 +124,7 @@ def test_charts_are_chosen_by_rule():
     assert chart_for(["stage", "open_pipeline"], [("Prospecting", 1.0), ("Negotiation/Review", 2.0)])["type"] == "funnel"
     assert chart_for(["region", "bookings"], [("West", 1.0), ("East", 2.0)])["type"] == "bar"
     assert chart_for(["orders"], [(3,)])["type"] == "kpi"
+    assert chart_for(["region", "bookings"], [("West", 1.0)])["type"] == "kpi"  # one row: no two-axis chart
     assert chart_for(["order_number", "customer_name", "status", "total_amount"], [("SO-1", "x", "billed", 1.0)],
                      kind="list") is None
 
