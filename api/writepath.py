@@ -198,7 +198,13 @@ def resolve_product(products: list[dict], query: str | None, product_id, quantit
             return None, {"ok": False, "message": f"no product {product_id} in the catalogue", "choices": []}
         if not row.get("is_active", True):
             return row, {"ok": False, "message": f"{row['sku']} is no longer sold", "choices": []}
-        return row, {"ok": True, "message": f"{row['sku']} {row['product_name']}", "choices": []}
+        # a person's pick among the matches of what was asked ("hats"): the others stay to choose from
+        others = [p for _, p in _product_candidates(products, query) if str(p["product_id"]) != str(product_id)] \
+            if query and query.strip() else []
+        choices = [{"product_id": p["product_id"], "sku": p["sku"], "product_name": p["product_name"],
+                    "list_price": p["list_price"], "min_price": p["min_price"]} for p in others[:5]]
+        more = f" ({len(choices)} other match(es) to choose from)" if choices else ""
+        return row, {"ok": True, "message": f"{row['sku']} {row['product_name']}{more}", "choices": choices}
     if not query or not query.strip():
         return None, {"ok": False, "message": "no product named", "choices": []}
     candidates = _product_candidates(products, query)
@@ -220,7 +226,8 @@ def resolve_product(products: list[dict], query: str | None, product_id, quantit
     best = candidates[0][1]
     choices = [{"product_id": p["product_id"], "sku": p["sku"], "product_name": p["product_name"],
                 "list_price": p["list_price"], "min_price": p["min_price"]} for _, p in candidates[1:6]]
-    more = f" ({len(candidates) - 1} other match(es) listed as choices)" if len(candidates) > 1 else ""
+    # the count said is the count offered (the best few of the other matches)
+    more = f" ({len(choices)} other match(es) to choose from)" if choices else ""
     return best, {"ok": True, "message": f"{query!r} matched {best['sku']} {best['product_name']}{more}",
                   "choices": choices}
 

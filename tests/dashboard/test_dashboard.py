@@ -514,12 +514,22 @@ def test_a_sales_order_from_the_chat_is_edited_approved_and_lands_in_netsuite(op
     assert card.locator("[data-total]").inner_text() == "$25,000.00"
     page.screenshot("draft-card")
 
+    def picker_agrees(card):
+        """The product picker offers the choices its check counts: "N other match(es)" and N more options."""
+        options = card.locator("[data-product] option").count()
+        said = re.search(r"\((\d+) other match", card.locator('[data-check="product"]').inner_text())
+        assert options > 1 and said and int(said.group(1)) == options - 1, (options, card.inner_text())
+
+    picker_agrees(card)
+    assert card.locator('[data-check="customer"]').inner_text() == "customer: Disney"
+    assert card.locator('[data-check="credit"]').get_attribute("class") == "ok"
     quantity.fill("600")
     card.locator("[data-action=save]").click()
     page.wait_js(
         "document.querySelector('.draft-card[data-status=draft] [data-total]')?.textContent === '$30,000.00'")
     card = page.page.locator(".draft-card").last
     assert card.locator("[data-quantity]").input_value() == "600"
+    picker_agrees(card)  # the picker stays after a save
     transaction_id = card.get_attribute("data-transaction-id")
     card.locator("[data-action=approve]").click()
     result = page.page.locator(".draft-card[data-status=submitted] [data-netsuite-number]")
@@ -542,6 +552,17 @@ def test_a_sales_order_from_the_chat_is_edited_approved_and_lands_in_netsuite(op
     assert cells[0] == number and cells[1] == "Disney" and cells[3] == "Submitted, syncing" and cells[4] == "$30,000.00"
     page.check_numbers("orders")
     page.open_tab("assistant")
+
+    # a customer nobody knows: a search box to find one, and credit "not checked" is never a tick
+    ask(page, "Create a sales order for Qwertyuiop Zxcv Industries, 10 hats, $50 each")
+    unknown = page.page.locator(".draft-card[data-status=draft]").last
+    unknown.locator("[data-customer-query]").wait_for()
+    assert unknown.locator('[data-check="credit"]').get_attribute("class") != "ok"
+    unknown.locator("[data-customer-query]").fill("Disney")
+    unknown.locator("[data-action=save]").click()
+    page.wait_js("[...document.querySelectorAll('.draft-card[data-status=draft] [data-customer]')].at(-1)?.textContent === 'Disney'",
+                 what="the customer found through the search box")
+    assert page.page.locator(".draft-card[data-status=draft]").last.locator('[data-check="credit"]').get_attribute("class") == "ok"
 
     ask(page, "Create a sales order for Disney, 10 hats, $50 each")
     draft = page.page.locator(".draft-card[data-status=draft]").last

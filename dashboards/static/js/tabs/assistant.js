@@ -317,7 +317,11 @@ export function createAssistant(ctx) {
 
   function checkItem(check, name) {
     if (!check) return "";
-    return `<li class="${check.ok === false ? "fail" : "ok"}">${esc(name ? `${name}: ` : "")}${esc(check.message || (check.ok ? "ok" : "failed"))}</li>`;
+    // passed ✓, failed ✗, not checked ? (never a tick for what was not checked)
+    const state = check.ok === true ? "ok" : check.ok === false ? "fail" : "unknown";
+    let message = check.message || { ok: "ok", fail: "failed", unknown: "not checked" }[state];
+    if (name && message.toLowerCase().startsWith(`${name} `)) message = message.slice(name.length + 1);  // "customer: Disney"
+    return `<li class="${state}" data-check="${esc(name || "")}">${esc(name ? `${name}: ` : "")}${esc(message)}</li>`;
   }
 
   function renderDraft(card, tx, message = null) {
@@ -334,6 +338,9 @@ export function createAssistant(ctx) {
       <h3>Sales order draft <span class="badge ${esc(tx.status)}" data-status-badge>${esc(words(tx.status))}</span></h3>
       <p class="customer-line">Customer: <strong data-customer>${esc(customer.customer_name || customer.query || "not found")}</strong>
         ${customer.credit_limit != null ? `<span class="muted small">(credit limit ${esc(moneyFull(customer.credit_limit))}, open balance ${esc(moneyFull(customer.open_balance))})</span>` : ""}</p>
+      ${editable && !customer.customer_name ? `<p><label>Find the customer
+        <input type="search" data-customer-query placeholder="Customer name" value="${esc(customer.query || "")}"></label>
+        <span class="muted small">then Save changes</span></p>` : ""}
       ${editable && customerChoices.length ? `<p><label>Choose the customer
         <select data-customer-choice><option value="">—</option>${customerChoices.map((c) =>
           `<option value="${esc(c.customer_id)}">${esc(c.customer_name)}${c.territory ? ` (${esc(c.territory)})` : ""}</option>`).join("")}</select></label></p>` : ""}
@@ -395,6 +402,7 @@ export function createAssistant(ctx) {
       const original = tx.draft.lines[Number(row.dataset.line)];
       return {
         product_id: row.querySelector("[data-product]")?.value || original.product_id,
+        product: original.query || undefined,  // what was asked ("hats"): the other matches stay to choose from
         quantity: Number(row.querySelector("[data-quantity]")?.value || original.quantity),
         unit_price: Number(row.querySelector("[data-price]")?.value || original.unit_price),
       };
@@ -402,6 +410,8 @@ export function createAssistant(ctx) {
     const change = { lines };
     const chosen = card.querySelector("[data-customer-choice]")?.value;
     if (chosen) change.customer_id = chosen;
+    const sought = card.querySelector("[data-customer-query]")?.value.trim();
+    if (!chosen && sought) change.customer = sought;
     return change;
   }
 
