@@ -10,8 +10,11 @@ as they land.
 
 from __future__ import annotations
 
+import logging
+import re
 import signal
 import threading
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -32,14 +35,42 @@ def warehouse_location(settings) -> str:
     return str(duckdb_path(settings))
 
 
-def _run_to_completion(supervisor: Supervisor, name: str, argv: list[str], stop: threading.Event) -> int | None:
-    """Run a one-shot child to its end; its exit code, or None when Ctrl-C came first (it is stopped)."""
-    child = supervisor.start(name, argv)
+# A library's log line (dlt, dbt, urllib3, ...): "2026-05-20 12:00:00,123 INFO dlt: ..."; the product's own
+# loggers are named scc.*. Those stay in the log file; the console gets the command's own output.
+_LIBRARY_LOG = re.compile(r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d\S*\s+(DEBUG|INFO|WARNING)\s+(?!scc[.:])")
+
+
+def console_lines(text: str) -> list[str]:
+    """What of a one-shot child's log the console shows while it runs: its own lines, not libraries' logs."""
+    return [line.rstrip() for line in text.splitlines() if line.strip() and not _LIBRARY_LOG.match(line)]
+
+
+def _run_to_completion(supervisor: Supervisor, name: str, argv: list[str], stop: threading.Event,
+                       console: Console | None = None) -> int | None:
+    """Run a one-shot child to its end, its progress on the console as it comes (its own lines, not the
+    libraries' logs, which stay in its log file); its exit code, or None when Ctrl-C came first (it is stopped)."""
+    child = supervisor.start(name, argv, env={"COLUMNS": "160"})  # its tables wide enough to cut no cell
+    log, shown = Path(supervisor.log_dir) / f"{name}.log", 0
+
+    def show() -> None:
+        nonlocal shown
+        if console is None or not log.exists():
+            return
+        with log.open("rb") as handle:
+            handle.seek(shown)
+            chunk = handle.read()
+        end = chunk.rfind(b"\n") + 1  # whole lines only; the rest next time
+        shown += end
+        for line in console_lines(chunk[:end].decode(errors="replace")):
+            console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+
     try:
         while child.alive:
+            show()
             if stop.wait(0.2):
                 child.stop()
                 return None
+        show()
         return child.process.returncode
     finally:
         supervisor.children.remove(child)
@@ -109,6 +140,18 @@ def start_api(supervisor: Supervisor, settings, stop: threading.Event, api_port:
     return None if stop.is_set() else url
 
 
+def print_parts(console: Console, table: Table) -> None:
+    """The parts, their URLs and logins: a table on a terminal; elsewhere (a pipe, a log file, CI) one part
+    per line, so no URL or login is ever cut to fit a fixed 80-column table."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    console.print(table.title or "", soft_wrap=True)
+    what, where, login = (list(column.cells) for column in table.columns)
+    for part, url, how in zip(what, where, login):
+        console.print(f"- {part}: {url}\n  log in: {how}", markup=False, highlight=False, soft_wrap=True)
+
+
 def add_api_rows(table: Table, settings, url: str) -> None:
     from api.security import DEMO_USERS
 
@@ -150,13 +193,20 @@ def start_orchestration(supervisor: Supervisor, settings, stop: threading.Event,
 
 def run_demo(*, fresh: bool, console: Console) -> int:
     settings = get_settings()
+    for noisy in ("httpx", "httpcore"):  # its readiness polls are no news for the console
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     supervisor = Supervisor(settings.data_dir / "logs")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
 
     try:
-        console.print("[bold]Starting the Salesforce and NetSuite emulators[/] (generating the demo company on first run)…")
+        from emulators.server import company_dir
+
+        generated = not fresh and (company_dir(settings) / "company.json").exists()
+        console.print("[bold]Starting the Salesforce and NetSuite emulators[/]"
+                      + (f" with the demo company in {company_dir(settings)}…" if generated
+                         else " (generating the demo company)…"), soft_wrap=True)
         # live-mode change events go to the API's webhooks (it starts once the marts are built)
         api_port = choose_api_port(settings, console)
         webhooks = {} if settings.emulator_webhook_url else {
@@ -178,7 +228,7 @@ def run_demo(*, fresh: bool, console: Console) -> int:
             ("build", scc_command("build"), "Building the marts and the semantic layer (scc build)"),
         ):
             console.print(f"[bold]{what}[/]…")
-            code = _run_to_completion(supervisor, name, argv, stop)
+            code = _run_to_completion(supervisor, name, argv, stop, console)
             if code is None:
                 return 130
             if code != 0:
@@ -216,8 +266,8 @@ def run_demo(*, fresh: bool, console: Console) -> int:
         if dagster_url:
             table.add_row("Dagster console (assets, lineage, runs, freshness)", dagster_url,
                           "no login; webhook changes sync and rebuild the marts by themselves")
-        console.print(table)
-        console.print(f"Logs in {supervisor.log_dir}. Press [bold]Ctrl-C[/] to stop everything.")
+        print_parts(console, table)
+        console.print(f"Logs in {supervisor.log_dir}. Press [bold]Ctrl-C[/] to stop everything.", soft_wrap=True)
 
         while not stop.wait(0.5):
             dead = supervisor.first_dead()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -46,6 +47,16 @@ def test_demo_starts_everything_prints_urls_and_stops_cleanly_on_ctrl_c(tmp_path
 
     text = "".join(output)
     assert f"https://127.0.0.1:{sf_port}" in text and f"http://127.0.0.1:{ns_port}/services/rest" in text
+    # what a new user reads: the company generated (the first time only), the sync's and the build's progress
+    # as they go, no library's log lines, and every URL and login whole (a pipe is no 80-column terminal)
+    from scc.demo import _LIBRARY_LOG
+
+    assert "generating the demo company" in text
+    assert "passed" in text.split("scc build")[1].split("Starting the API")[0], "the build's result on the console"
+    assert "total" in text.split("scc sync")[1].split("scc build")[0], "the sync's summary on the console"
+    assert not [line for line in output if _LIBRARY_LOG.match(line)], "library log lines on the console"
+    assert "finance@scc-demo.example (finance_viewer)" in text and "/docs" in text
+    assert not [line for line in output if re.search(r"\w…", line)], "a value cut short"
     info = RunInfo.read(Settings(data_dir=tmp_path))
     assert info and _port_open(sf_port) and _port_open(ns_port)
 
