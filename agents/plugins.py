@@ -18,6 +18,7 @@ BUILTIN_PLUGINS = (
     "plugins.pipeline",
     "plugins.customers",
     "plugins.products",
+    "plugins.measures",
     "plugins.transactions",
     "plugins.insights",
     "plugins.tools",

@@ -180,3 +180,17 @@ def test_superlatives_pick_rows_of_a_list(synthetic, store, question, sql):
     expected = [r[0] for r in gold(synthetic, sql)]
     assert [r[0] for r in answer.rows] == expected, (answer.text, answer.sql)
     assert answer.extra["ranked"]["dimension"] == "item"
+
+
+@pytest.mark.parametrize("question, sql", [
+    ("What's the median order value this year?",
+     "SELECT median(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled' AND year(order_date) = 2026"),
+    ("average size of won deals", "SELECT avg(amount) FROM marts.fct_opportunities WHERE is_won"),
+    ("median deal size of open deals", "SELECT median(amount) FROM marts.fct_opportunities WHERE NOT is_closed"),
+    ("What is the largest invoice amount for Disney?", "SELECT max(amount) FROM marts.fct_invoices WHERE customer_id = 'C1'"),
+])
+def test_aggregates_of_a_measure(synthetic, store, question, sql):
+    answer = ask(question, Scope.all(), settings=synthetic, store=store)
+    (expected,), = gold(synthetic, sql)
+    assert answer.agent == "measures" and round(float(answer.rows[0][0]), 2) == round(float(expected), 2), answer.text
+    assert not answer.reading["unused"]
