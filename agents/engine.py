@@ -26,8 +26,8 @@ from agents.entities import Vocabulary, load_vocabulary
 from agents.errors import AgentError, QueryFailed, Refusal
 from agents.plugins import get_plugin_manager, registered_agents, registered_tools
 from agents.reading import clarification, collecting, correct_spelling, lexicon, read
-from agents.router import (Entities, Route, extract_entities, is_refinement, merge_refinement, split_question,
-                           time_shift)
+from agents.router import (DRAFT_EDIT, Entities, Route, extract_entities, is_refinement, merge_refinement,
+                           split_question, time_shift)
 from agents.scope import Scope
 from agents.timeparse import find_time
 from scc.config import get_settings
@@ -84,7 +84,8 @@ def route_question(question: str, *, agents: dict, vocabulary: Vocabulary, today
         scores = score_agents(part, ents, agents)
         best = max(scores, key=lambda k: scores[k]) if scores else ""
         best_score = scores.get(best, 0.0)
-        if prev_route is not None and prev_route.agent in agents and is_refinement(part, best_score, ents):
+        edits_draft = prev_route is not None and prev_route.agent == "transactions" and DRAFT_EDIT.search(part)
+        if prev_route is not None and prev_route.agent in agents and (edits_draft or is_refinement(part, best_score, ents)):
             merged = merge_refinement(prev_route.entities, ents, part)
             shifted = time_shift(prev_route.entities.time, part)
             routes.append(Route(text=part, agent=prev_route.agent, entities=merged, scores=scores, refinement=True,
@@ -218,6 +219,14 @@ def answer_route(route: Route, context: AgentContext, corrections: list[tuple[st
     return answer
 
 
+def _edits_open_draft(previous: dict | None, question: str) -> bool:
+    from agents.guard import SYSTEM_INTENT
+
+    draft = ((previous or {}).get("answer") or {}).get("draft")
+    return bool(draft) and bool(DRAFT_EDIT.search(question)) and not SYSTEM_INTENT.search(question) \
+        and len(question) < 120
+
+
 def answer_comparison(route: Route, comparison, context: AgentContext, corrections) -> Answer:
     """"X this quarter vs last quarter", "West versus East": the question answered once per side, then side
     by side (agents.compose); a side that does not answer as a figure or a table gets the question back."""
@@ -298,6 +307,8 @@ def ask(question: str, scope: Scope, *, conversation_id: str | None = None, sett
             conversation_id = None
     except Refusal as error:
         return _refusal(question, error)
+    if refusal is not None and _edits_open_draft(previous, question):
+        refusal = None  # "remove the mugs" edits the draft on the table; it writes nothing
     if refusal is not None:
         answer = _refusal(question, refusal)
         for replacement in get_plugin_manager().hook.process_answer(answer=answer, route=None, context=None):

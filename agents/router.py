@@ -365,6 +365,12 @@ REFINE_START = re.compile(
 )
 
 
+# A follow-up to a draft order that edits it ("make it 600", "change the price to $45", "add 100 mugs").
+DRAFT_EDIT = re.compile(r"^\s*(?:and\s+|please\s+|now\s+)?(make it|change|set|update|use|take|pick|choose|switch|"
+                        r"go with|add|also add|plus|remove|drop|delete|take out|increase|decrease|raise|lower|"
+                        r"reduce)\b", re.I)
+
+
 def is_refinement(text: str, score: float, entities: Entities) -> bool:
     words = re.findall(r"\w+", text)
     if REFINE_START.match(text) and len(words) <= 12:

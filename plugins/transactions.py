@@ -179,7 +179,14 @@ class TransactionsAgent(Agent):
         return 0.0
 
     def answer(self, route, context) -> Answer:
-        draft = build_draft(route.text, context)
+        previous = ((context.previous or {}).get("answer") or {}).get("draft")
+        edit = edit_draft(previous, route.text, context) if route.refinement and previous else None
+        if route.refinement and previous and edit is None:
+            return Answer(question=route.text, text="I could not tell what to change in the draft: say, for example, "
+                          "\"make it 600\", \"change the price to $45\", \"add 100 mugs\", \"remove the mugs\" or \"use "
+                          "the navy one instead\".", path="agent", agent=self.name, intent="transactions.clarify",
+                          draft=previous, error="clarify")
+        draft = edit if edit is not None else build_draft(route.text, context)
         rows = [[line.get("product_name") or f"? {line['query']}", line.get("sku"), line["quantity"],
                  line["unit_price"], line["amount"]] for line in draft["lines"]]
         who = draft["customer"]["customer_name"] if draft["customer"] else "an unresolved customer"
@@ -195,6 +202,93 @@ class TransactionsAgent(Agent):
                       rows=rows, path="agent", agent=self.name, intent="transactions.draft", draft=draft,
                       entities=route.entities.filters(),
                       follow_ups=["Change the quantity to 600", "Show me Disney's open orders"] if draft["customer"] else [])
+
+
+# Edits of an open draft from the chat: "make it 600", "change the price to $45", "add 100 mugs",
+# "remove the mugs", "use the navy one instead".
+EDIT_QUANTITY = re.compile(r"\b(?:make it|quantity (?:to|of)|change (?:it|that|the quantity|the qty) to|set (?:the )?"
+                           r"(?:quantity|qty) to|(?:increase|raise|lower|reduce|decrease) (?:it |the quantity )?to)\s*"
+                           r"(?P<qty>\d{1,3}(?:,\d{3})+|\d+)(?!\s*(?:%|\.\d))(?:\s+(?:units?|pieces?))?\s*(?:of (?P<item>[a-z][\w' -]*))?",
+                           re.I)
+EDIT_PRICE = re.compile(r"\b(?:price|unit price|cost)\b[^$\d]{0,20}\$?\s*(?P<price>\d+(?:\.\d{1,2})?)|"
+                        r"\bmake it\s+\$\s*(?P<price2>\d+(?:\.\d{1,2})?)", re.I)
+EDIT_ADD = re.compile(r"\b(?:add|plus|and also|also add)\s+(?P<rest>\d[\w\s$.,'-]*)", re.I)
+EDIT_REMOVE = re.compile(r"\b(?:remove|drop|delete|take out|take off)\s+(?:the\s+)?(?P<item>[a-z][\w' -]*)", re.I)
+EDIT_CHOOSE = re.compile(r"\b(?:use|take|pick|choose|switch to|go with)\s+the\s+(?P<item>[a-z][\w' -]*?)"
+                         r"\s*(?:one|version|model|item)?\s*(?:instead)?\s*[.!?]?$", re.I)
+
+
+def _line_for(lines: list[dict], words: str | None) -> dict | None:
+    """The draft's line ``words`` names (by its item or what was typed), else the only or last line."""
+    if words:
+        wanted = set(norm_tokens(words)) - {"the", "one", "ones", "instead"}
+        for line in lines:
+            names = set(norm_tokens(f"{line.get('product_name') or ''} {line.get('query') or ''} {line.get('category') or ''}"))
+            if wanted and wanted & names:
+                return line
+    return lines[-1] if lines else None
+
+
+def _settle(draft: dict) -> dict:
+    """Amounts, price checks and the total of an edited draft (stock and credit are checked by the API)."""
+    problems = [p for p in draft.get("problems") or [] if not p.startswith(("no item with a quantity",))]
+    for number, line in enumerate(draft["lines"], start=1):
+        line["line_number"] = number
+        price = line.get("unit_price")
+        line["amount"] = round(line["quantity"] * price, 2) if price is not None else None
+        if price is not None and line.get("min_price") is not None:
+            line["price_in_range"] = float(line["min_price"]) <= price <= float(line["list_price"])
+    draft["total"] = round(sum(line["amount"] or 0 for line in draft["lines"]), 2)
+    draft["problems"] = problems
+    return draft
+
+
+def edit_draft(previous: dict, text: str, context) -> dict | None:
+    """The open draft with the follow-up's edit applied, or None when the follow-up edits nothing."""
+    import copy
+
+    draft = copy.deepcopy(previous)
+    lines = draft.get("lines") or []
+    edits = []
+    if m := EDIT_QUANTITY.search(text):
+        line = _line_for(lines, m.group("item"))
+        if line is not None:
+            line["quantity"] = int(m.group("qty").replace(",", ""))
+            edits.append(f"quantity of {line.get('product_name') or line['query']} to {line['quantity']:,}")
+    if m := EDIT_PRICE.search(text):
+        line = _line_for(lines, None if len(lines) == 1 else text)
+        if line is not None:
+            line["unit_price"] = float(m.group("price") or m.group("price2"))
+            line.pop("price_from", None)
+            edits.append(f"price of {line.get('product_name') or line['query']} to ${line['unit_price']:,.2f}")
+    if m := EDIT_ADD.search(text):
+        customer = (draft.get("customer") or {}).get("customer_name") or ""
+        added = build_draft(f"create a sales order for {customer}: {m.group('rest')}", context)
+        for line in added["lines"]:
+            lines.append(line)
+            edits.append(f"added {line['quantity']:,} {line.get('product_name') or line['query']}")
+        draft["problems"] = (draft.get("problems") or []) + [p for p in added["problems"] if "customer" not in p]
+    if (m := EDIT_REMOVE.search(text)) and not edits:
+        line = _line_for(lines, m.group("item"))
+        if line is not None and len(lines) > 1:
+            lines.remove(line)
+            edits.append(f"removed {line.get('product_name') or line['query']}")
+    if (m := EDIT_CHOOSE.search(text)) and not edits:
+        wanted = set(norm_tokens(m.group("item"))) - {"one", "instead"}
+        for line in lines:
+            choice = next((a for a in line.get("alternatives") or []
+                           if wanted and wanted <= set(norm_tokens(a["product_name"]))), None)
+            if choice is not None:
+                old = {k: line.get(k) for k in ("product_id", "sku", "product_name", "list_price", "min_price")}
+                line.update({k: choice[k] for k in ("product_id", "sku", "product_name", "list_price", "min_price")})
+                line["alternatives"] = [a for a in line["alternatives"] if a is not choice] + [old]
+                edits.append(f"{old['product_name']} replaced by {choice['product_name']}")
+                break
+    if not edits:
+        return None
+    draft["lines"] = lines
+    draft["edits"] = (previous.get("edits") or []) + edits
+    return _settle(draft)
 
 
 @hookimpl

@@ -352,3 +352,27 @@ def test_the_checks_run_again_at_approval(api, rep, disney, emulators, check):
     assert approved.status_code == 200 and approved.json()["status"] == "submitted", approved.text
     (order,) = orders_with_external_id(emulators, tx["external_id"])
     assert order["lines"] == [{"item": int(disney["hat"]["product_id"]), "quantity": float(quantity), "rate": 50.0}]
+
+
+def test_a_draft_edited_from_the_chat_becomes_the_netsuite_order(api, rep, disney, emulators):
+    """Ask for a draft, edit it in the conversation ("make it 60", "change the price to $45"), then submit
+    the edited draft: NetSuite's order has the edited quantity and price."""
+    first = rep.post("/api/v1/query/ask", json={"question": "Create a sales order for Disney, 50 hats, $50 each"}).json()
+    assert first["draft"]["lines"][0]["quantity"] == 50, first["text"]
+    conversation = first["conversation_id"]
+    more = rep.post("/api/v1/query/ask", json={"question": "make it 60", "conversation_id": conversation}).json()
+    cheaper = rep.post("/api/v1/query/ask", json={"question": "change the price to $45",
+                                                  "conversation_id": conversation}).json()
+    (line,) = cheaper["draft"]["lines"]
+    assert more["draft"]["lines"][0]["quantity"] == 60 and (line["quantity"], line["unit_price"]) == (60, 45.0)
+    assert "60 ×" in cheaper["text"] and "$45.00" in cheaper["text"]
+    created = rep.post("/api/v1/orders", json={
+        "customer_id": cheaper["draft"]["customer"]["customer_id"],
+        "lines": [{"product_id": line["product_id"], "quantity": line["quantity"], "unit_price": line["unit_price"]}],
+    })
+    assert created.status_code == 201, created.text
+    tx = created.json()
+    approved = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
+    assert approved.status_code == 200, approved.text
+    (order,) = orders_with_external_id(emulators, tx["external_id"])
+    assert order["lines"] == [{"item": int(line["product_id"]), "quantity": 60.0, "rate": 45.0}]
