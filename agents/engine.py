@@ -141,6 +141,13 @@ def limit_to_scope(route: Route, context: AgentContext) -> list[str]:
                 route.entities.unknown.append(m.phrase)
                 outside.append(m.phrase)
         setattr(route.entities, attr, keep)
+    for attr, column in (("territories", "territory"), ("regions", "region")):  # "the Midwest", for a Pacific manager
+        named = getattr(route.entities, attr)
+        visible = _visible_ids(context, "dim_sales_reps", column) if named else None
+        if visible is None:
+            continue
+        outside += [value for value in named if value not in visible]
+        setattr(route.entities, attr, [value for value in named if value in visible])
     return outside
 
 

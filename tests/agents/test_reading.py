@@ -77,6 +77,8 @@ def test_real_words_are_never_corrected(synthetic, store):
     (REP_A, "How many orders did Pinecrest Foods place this year?", "Pinecrest Foods"),
     (REP_A, "What are Carol Clark's bookings?", "Carol Clark"),
     (Scope.manager("Pacific"), "Show me Lakeside Motors orders", "Lakeside Motors"),
+    (Scope.manager("Pacific"), "Bookings in the Midwest this year", "Midwest"),
+    (REP_A, "How is the East region doing on bookings?", "East"),
 ])
 def test_a_name_outside_the_callers_scope_is_answered_as_such(synthetic, store, scope, question, name):
     answer = ask(question, scope, settings=synthetic, store=store)
