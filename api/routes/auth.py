@@ -64,9 +64,22 @@ def _live_speed(settings) -> float | None:
     from emulators.server import RunInfo
 
     info = RunInfo.read(settings)
-    if not info or not info.live or info.live_speed <= 1:
+    if not info or not info.live or info.live_speed <= 1 or not _running(info.pid):
         return None
     return info.live_speed
+
+
+def _running(pid: int) -> bool:
+    """The emulators that published the run info still run (a stale run.json says nothing)."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it runs
+        return True
+    return True
 
 
 @router.get("/config", summary="How to log in here: local demo logins and/or OIDC single sign-on")
