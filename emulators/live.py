@@ -208,7 +208,10 @@ class LiveCompany:
         return self.clock.speed
 
     def run(self, interval: float, stop: threading.Event) -> None:
-        self.advance()  # starts the clock (and reads the rates) now
+        try:
+            self.advance()  # starts the clock (and reads the rates) now
+        except Exception:  # noqa: BLE001 - the next step tries again
+            log.exception("live mode could not read the company's rates")
         while not stop.wait(interval):
             try:
                 self.advance()
@@ -237,8 +240,9 @@ class LiveCompany:
                     per_order = lines / orders if orders else 3.0
                     share = self._owed["lines"] + per_order / 2 - (count - i - 1) * per_order
                     self._line_count = max(1, min(8, round(share + self.rng.uniform(-0.5, 0.5))))
-                done += self._do(kind)
-                if kind == "orders" and done and done[-1].endswith(" placed"):
+                happened = self._do(kind)
+                done += happened
+                if kind == "orders" and happened:
                     self._owed["lines"] -= self._placed_lines
         return done
 
