@@ -7,10 +7,13 @@ declining_customers, at_risk_customers, top10_customer_share, customer_concentra
 
 from __future__ import annotations
 
+import datetime as dt
+
 from agents import Agent, Plan, hookimpl
 from agents.metrics import MetricQuery
-from agents.planning import (breakdown, entity_filters, filters_text, has_word, in_list, lit, period_text, search,
-                             where)
+from agents.planning import (between, breakdown, entity_filters, filters_text, has_word, in_list, lit, period_text,
+                             search, where)
+from agents.timeparse import day_text, find_time
 from agents.router import Route
 
 CUSTOMER_COLUMNS = ("c.customer_name, c.industry, c.territory, c.rep_name, c.health, c.lifetime_revenue, "
@@ -26,6 +29,12 @@ ACTIVITY_KINDS = (
 )
 
 
+# Cohorts by order history (CustomersAgent._cohort).
+FIRST_ORDER = r"\bfirst (?:order|purchase|bought|deal)\b|\bordered for the first time\b|\bnew customers? (?:in|since|this|last)\b"
+LAPSED = (r"\b(?:ordered|bought|purchased|were (?:active|customers))\b.*?\b(?:but|and)\s+(?:not|nothing|no orders?|"
+          r"haven'?t|have not|hasn'?t|didn'?t|did not|never)\b(?:.*?\b(?:since|after|in|during)\b)?")
+
+
 class CustomersAgent(Agent):
     name = "customers"
     title = "Customers agent"
@@ -38,6 +47,7 @@ class CustomersAgent(Agent):
         r"\bcredit limit\b|\bopen balance\b": 2.5,
         r"\bactivit(y|ies)\b|\bmeetings?\b|\bcalls?\b|\bemails?\b|\bcontacted\b": 2.0,
         r"\btell me about\b|\bwho (are|is)\b": 1.0, r"\bhaven'?t ordered\b|\bnot ordered\b": 2.5,
+        FIRST_ORDER: 3.0, LAPSED: 3.0,
     }
     examples = ("Who are my top 10 customers by revenue?", "Show me customers with declining purchases",
                 "Which accounts need attention?")
@@ -58,6 +68,9 @@ class CustomersAgent(Agent):
             from plugins.orders import _unknown_plan
 
             return _unknown_plan(route, "customer", "customers.unknown")
+        cohort = self._cohort(route, ctx)
+        if cohort is not None:
+            return cohort
         if has_word(q, r"\bconcentration\b|\bherfindahl\b|\bhhi\b|\bshare of (the )?top\b|\btop \d+ share\b"):
             return self._concentration(route, ctx)
         if has_word(q, r"\bactivit(y|ies)\b|\bmeetings?\b|\bcalls?\b|\bemails?\b|\bcontacted\b|\btouch ?points?\b|"
@@ -215,6 +228,41 @@ class CustomersAgent(Agent):
         return Plan(title=f"Customer concentration{filters_text(ents)}", sql=sql, metric=mq,
                     intent="customers.concentration", kind="value",
                     metrics_used=["top10_customer_share", "customer_concentration_hhi"])
+
+    def _cohort(self, route, ctx) -> Plan | None:
+        """Customers chosen by their order history: "whose first order was this quarter", "who bought last
+        year but nothing in the last 6 months", "that ordered in 2025 but not since"."""
+        q = route.question.lower()
+        periods = find_time(route.question, ctx.today)
+        count = has_word(q, r"\bhow many\b|\bnumber of\b|\bcount\b")
+        ents = route.entities
+        if periods and search(FIRST_ORDER, q):
+            first = periods[0]
+            conds = [between("c.first_order_date", first)] + entity_filters(
+                ents, "c", "dim_customers", ctx.catalog, skip=("time", "customers"))
+            title = f"Customers whose first order was {first.describe()}{filters_text(ents)}"
+        elif periods and search(LAPSED, q):
+            bought = periods[0]
+            if len(periods) > 1:
+                since = periods[1].start
+                later = periods[1].describe()
+            else:
+                since = bought.end + dt.timedelta(days=1)
+                later = f"since {day_text(since)}"
+            conds = [f"c.customer_id IN (SELECT customer_id FROM marts.fct_orders WHERE status <> 'cancelled' AND "
+                     f"{between('order_date', bought)})",
+                     f"c.customer_id NOT IN (SELECT customer_id FROM marts.fct_orders WHERE status <> 'cancelled' "
+                     f"AND order_date >= {lit(since)})"] + entity_filters(ents, "c", "dim_customers", ctx.catalog,
+                                                                           skip=("time", "customers"))
+            title = f"Customers who ordered {bought.describe()} but not {later}{filters_text(ents)}"
+        else:
+            return None
+        if count:
+            return Plan(title=title, sql=f"SELECT count(*) AS customers FROM marts.dim_customers c{where(conds)}",
+                        intent="customers.cohort", kind="value")
+        return Plan(title=title, sql=("SELECT c.customer_name, c.first_order_date, c.last_order_date, c.lifetime_revenue "
+                                      f"FROM marts.dim_customers c{where(conds)} ORDER BY c.lifetime_revenue DESC"),
+                    intent="customers.cohort", kind="list")
 
     def _activities(self, route, ctx) -> Plan:
         ents = route.entities

@@ -194,3 +194,21 @@ def test_aggregates_of_a_measure(synthetic, store, question, sql):
     (expected,), = gold(synthetic, sql)
     assert answer.agent == "measures" and round(float(answer.rows[0][0]), 2) == round(float(expected), 2), answer.text
     assert not answer.reading["unused"]
+
+
+@pytest.mark.parametrize("question, sql", [
+    ("accounts that bought last year but nothing in the last 3 months",
+     "SELECT customer_id FROM marts.fct_orders WHERE status <> 'cancelled' AND year(order_date) = 2025 EXCEPT "
+     "SELECT customer_id FROM marts.fct_orders WHERE status <> 'cancelled' AND order_date >= DATE '2026-02-21'"),
+    ("customers who ordered in 2025 but not since",
+     "SELECT customer_id FROM marts.fct_orders WHERE status <> 'cancelled' AND year(order_date) = 2025 EXCEPT "
+     "SELECT customer_id FROM marts.fct_orders WHERE status <> 'cancelled' AND order_date >= DATE '2026-01-01'"),
+    ("how many customers placed their first order in 2025?",
+     "SELECT customer_id FROM marts.dim_customers WHERE year(first_order_date) = 2025"),
+])
+def test_cohorts_by_order_history(synthetic, store, question, sql):
+    answer = ask(question, Scope.all(), settings=synthetic, store=store)
+    expected = gold(synthetic, sql)
+    assert answer.intent == "customers.cohort", answer.text
+    got = answer.rows[0][0] if answer.columns == ["customers"] else len(answer.rows)
+    assert got == len(expected), (answer.text, answer.sql)
