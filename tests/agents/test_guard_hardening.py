@@ -165,7 +165,7 @@ def test_a_time_hungry_query_is_stopped_on_time(catalog, synthetic):
     assert time.monotonic() - started < 3.0
 
 
-MEMORY_PROBE = """
+MEMORY_PROBE = r"""
 import json, re, sys
 from pathlib import Path
 from agents import Scope

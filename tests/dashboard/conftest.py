@@ -80,3 +80,27 @@ def open_dashboard(browser, api, artifacts, request):
     yield opener
     for page in pages:
         page.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warehouse_as_the_stores_are(api, warehouse):
+    """The API tests before these write orders (and webhooks move deals) in the emulators: sync and build once
+    more, and drop the API's cached dashboards, so that every figure on a page can be checked against the
+    emulators' stores as they are now."""
+    from api.cache import invalidate_dashboards
+    from pipelines.run import sync
+    from scc import marts
+    from scc.config import reset_settings_cache, temporary_environment
+    from scc.warehouse import release_readers
+
+    release_readers()
+    for source in ("salesforce", "netsuite"):
+        sync(source)
+    summary = marts.build()
+    assert summary.success, summary.as_dict()
+    with temporary_environment({"SCC_REDIS_URL": api.redis_url, "SCC_APP_DATABASE_URL": api.database_url}):
+        reset_settings_cache()
+        try:
+            invalidate_dashboards(reason="dashboard tests: the warehouse was loaded again")
+        finally:
+            reset_settings_cache()
