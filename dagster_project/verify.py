@@ -45,12 +45,16 @@ def _source_check(source: str, resources: list[str]):
         for resource in resources
     ]
 
-    @multi_asset_check(specs=specs, name=f"verify_{source}", pool=WAREHOUSE_POOL)
+    # can_subset: a job that selects some raw tables (with their checks) selects some of these checks only.
+    @multi_asset_check(specs=specs, name=f"verify_{source}", pool=WAREHOUSE_POOL, can_subset=True)
     def _check(context):  # not annotated: the annotation is a string here, which Dagster refuses
         from pipelines.verify import verify
 
         by_table = verify(source).tables()
+        selected = context.selected_asset_check_keys
         for spec in specs:
+            if spec.key not in selected:
+                continue
             ranges = by_table.get(spec.asset_key.path[-1], [])
             drifted = [c for c in ranges if c.drifted]
             left = [c for c in drifted if not c.repaired]
