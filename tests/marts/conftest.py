@@ -16,7 +16,8 @@ def build_or_fail(**kwargs):
     from scc.marts import build
 
     summary = build(**kwargs)
-    assert summary.success, summary.as_dict()
+    failed = [f"{r.name}: {r.status}: {r.message[:1500]}" for r in summary.results if r.status not in ("pass", "success")]
+    assert summary.success, "\n".join(failed) or summary.as_dict()
     return summary
 
 
