@@ -18,13 +18,16 @@ from agents.answer import Answer, chart_for, describe_result, display_name
 from agents.catalog import Catalog
 from agents.compose import rank_plan
 from agents.entities import Vocabulary
-from agents.errors import QueryFailed
+from agents.errors import AgentError, QueryFailed
 from agents.guard import QueryResult, run_sql
 from agents.metrics import MetricQuery, SemanticUnavailable, compile_query, semantic_error_types
 from agents.router import Route
 from agents.scope import Scope, limit_to_scope
 
 log = logging.getLogger(__name__)
+
+# What each scope may see, by (warehouse state, scope, mart, column): see AgentContext.visible_ids.
+_VISIBLE: dict[tuple, set[str]] = {}
 
 
 @dataclass
@@ -112,7 +115,6 @@ class AgentContext:
         self.previous = previous           # the previous turn of the conversation (route + answer), if any
         self.agents = agents or {}
         self.notes: list[str] = []
-        self._visible: dict[str, set[str]] | None = None
         self.llm_calls = 0
         self.llm_tokens = 0
 
@@ -138,20 +140,32 @@ class AgentContext:
         return limit_to_scope(tool.fn(self, **arguments), self.visible_entities())
 
     def visible_entities(self) -> dict[str, set[str]] | None:
-        """Customer ids, rep ids and territories the caller may see (read through the guard, so with the
-        caller's scope), or None for a role that sees everything."""
+        """Customer ids, rep ids and territories the caller may see, or None for a role that sees everything."""
         if self.scope.sees_everything:
             return None
-        if self._visible is None:
-            queries = {"customer": ("dim_customers", "customer_id"), "rep": ("dim_sales_reps", "rep_id"),
-                       "territory": ("dim_sales_reps", "territory")}
-            self._visible = {}
-            for kind, (mart, column) in queries.items():
-                found = self.catalog.mart(mart)
+        return {"customer": self.visible_ids("dim_customers", "customer_id"),
+                "rep": self.visible_ids("dim_sales_reps", "rep_id"),
+                "territory": self.visible_ids("dim_sales_reps", "territory")}
+
+    def visible_ids(self, mart: str, column: str) -> set[str] | None:
+        """The values of ``mart.column`` the caller may see (read through the guard, so with the caller's
+        scope), or None for a role that sees everything; cached per warehouse state, scope and column."""
+        if self.scope.sees_everything:
+            return None
+        from agents.catalog import _fingerprint
+
+        key = (_fingerprint(self.settings), self.scope.key, mart, column)
+        if key not in _VISIBLE:
+            if len(_VISIBLE) > 256:
+                _VISIBLE.clear()
+            found = self.catalog.mart(mart)
+            try:
                 rows = self.run_sql(f"SELECT DISTINCT {column} FROM marts.{mart}", max_rows=1_000_000).rows \
                     if found is not None and found.built and found.has(column) else []
-                self._visible[kind] = {str(r[0]) for r in rows if r[0] is not None}
-        return self._visible
+            except AgentError:
+                rows = []
+            _VISIBLE[key] = {str(r[0]) for r in rows if r[0] is not None}
+        return _VISIBLE[key]
 
     # --- plans to answers ----------------------------------------------------------------------------
     def execute_plan(self, plan: Plan) -> tuple[QueryResult, str]:

@@ -102,27 +102,6 @@ def route_question(question: str, *, agents: dict, vocabulary: Vocabulary, today
     return routes
 
 
-_visible: dict[tuple, set[str]] = {}
-
-
-def _visible_ids(context: AgentContext, mart: str, column: str) -> set[str] | None:
-    """The ids of ``mart`` the caller may see (None: everything), cached per warehouse state and scope."""
-    if context.scope.sees_everything:
-        return None
-    from agents.catalog import _fingerprint
-
-    key = (_fingerprint(context.settings), context.scope.key, mart)
-    if key not in _visible:
-        if len(_visible) > 256:
-            _visible.clear()
-        try:
-            rows = context.run_sql(f"SELECT DISTINCT {column} FROM marts.{mart}", max_rows=1_000_000).rows
-        except AgentError:
-            rows = []
-        _visible[key] = {str(r[0]) for r in rows}
-    return _visible[key]
-
-
 def limit_to_scope(route: Route, context: AgentContext) -> list[str]:
     """Customers and reps the caller cannot see are not matched: their names stay the caller's own words
     (so an answer never spells out, or suggests, a name from outside the caller's scope). Returns those
@@ -132,7 +111,7 @@ def limit_to_scope(route: Route, context: AgentContext) -> list[str]:
         matches = getattr(route.entities, attr)
         if not matches:
             continue
-        visible = _visible_ids(context, mart, column)
+        visible = context.visible_ids(mart, column)
         if visible is None:
             continue
         keep = [m for m in matches if str(m.id) in visible]
@@ -143,7 +122,7 @@ def limit_to_scope(route: Route, context: AgentContext) -> list[str]:
         setattr(route.entities, attr, keep)
     for attr, column in (("territories", "territory"), ("regions", "region")):  # "the Midwest", for a Pacific manager
         named = getattr(route.entities, attr)
-        visible = _visible_ids(context, "dim_sales_reps", column) if named else None
+        visible = context.visible_ids("dim_sales_reps", column) if named else None
         if visible is None:
             continue
         outside += [value for value in named if value not in visible]

@@ -91,3 +91,12 @@ def test_an_answer_states_its_reading(synthetic, store):
     text = answer.reading["text"]
     assert "customer Disney" in text and "this month" in text and "status pending" in text
     assert {c["kind"] for c in answer.reading["chips"]} >= {"period", "filter"}
+
+
+def test_what_a_scope_sees_is_kept_by_column(synthetic, store):
+    """A manager's reps (rep ids) and territory (names) come from one mart: asking about a rep first must
+    not make their own territory look out of scope."""
+    pacific = Scope.manager("Pacific")
+    ask("What are Alice Adams's bookings?", pacific, settings=synthetic, store=store)
+    answer = ask("Bookings in the Pacific territory this year", pacific, settings=synthetic, store=store)
+    assert answer.intent != "out_of_scope" and answer.rows, answer.text
