@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse
 _STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 _STEPS = bytes.maketrans(b"[{]}", bytes([1, 1, 255, 255]))  # +1 opens, -1 (as int8) closes
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # may be one (or an escaped backslash, or a pair)
 
 
 class BadJson(Exception):
@@ -70,7 +71,7 @@ def parse_json(body: bytes, *, max_bytes: int, max_depth: int):
     except UnicodeDecodeError:
         raise BadJson("the body is not UTF-8 text") from None
     try:
-        return json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
+        value = json.loads(text, parse_constant=_not_a_number, parse_float=_finite)
     except json.JSONDecodeError as error:
         raise BadJson(f"the body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}") \
             from None
@@ -78,6 +79,38 @@ def parse_json(body: bytes, *, max_bytes: int, max_depth: int):
         raise BadJson(f"the JSON nests deeper than the {max_depth} levels accepted") from None
     except ValueError:  # an integer of thousands of digits
         raise BadJson("a number in the body is too long") from None
+    if _SURROGATE_ESCAPE.search(body) and (where := lone_surrogate(value)) is not None:
+        where = where if len(where) <= 120 else where[:117] + "..."  # the keys are the sender's: kept short
+        raise BadJson(f"{where} holds a lone UTF-16 surrogate (an escape \\ud800-\\udfff without its pair), "
+                      "which is no character; send valid Unicode text")
+    return value
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def lone_surrogate(value) -> str | None:
+    """Where in a parsed JSON value a string or key holds a lone surrogate (``the field lines[0].product``,
+    ``a key of lines[0]``, ``the body``), or None. Iterative, so any depth the parser took is walked."""
+    stack = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            if not _is_text(node):
+                return f"the field {path}" if path else "the body"
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if not _is_text(key):
+                    return f"a key of {path}" if path else "a key of the body"
+                stack.append((item, f"{path}.{key}" if path else key))
+        elif isinstance(node, list):
+            stack.extend((item, f"{path}[{i}]") for i, item in enumerate(node))
+    return None
 
 
 def is_json(content_type: str | None) -> bool:

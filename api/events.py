@@ -33,29 +33,42 @@ VENDORS = ("salesforce", "netsuite")
 CLAIM_TIMEOUT = dt.timedelta(minutes=10)
 
 
-def _text(value, name: str, size: int) -> str | None:
+def _text(value, name: str, size: int, *, number_ok: bool = False) -> str | None:
+    """A field as text (None when absent or empty); ValueError naming the field and the type it has when it is
+    not a string (a number only where ``number_ok``: record ids)."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"{name} must be text")
-    return str(value)[:size]
+    if isinstance(value, str) or (number_ok and isinstance(value, int) and not isinstance(value, bool)):
+        return str(value)[:size]
+    wanted = "text or a whole number" if number_ok else "text"
+    raise ValueError(f"{name} must be {wanted}, not {_type_name(value)}")
+
+
+def _type_name(value) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
 
 
 def describe(vendor: str, event: dict) -> tuple[str | None, list[str], str | None]:
     """(object type, record ids, change type) of an event; ValueError when a field has the wrong shape."""
     if vendor == "netsuite":
+        _text(event.get("eventId"), "eventId", 128, number_ok=True)
         action = _text(event.get("action"), "action", 20)
-        record = _text(event.get("recordId"), "recordId", 64)
+        record = _text(event.get("recordId"), "recordId", 64, number_ok=True)
         return (_text(event.get("recordType"), "recordType", 64), [record] if record is not None else [],
                 action.upper() if action else None)
-    header = event.get("ChangeEventHeader") or {}
+    header = event.get("ChangeEventHeader")
+    header = {} if header is None else header
     if not isinstance(header, dict):
-        raise ValueError("ChangeEventHeader must be an object")
-    records = header.get("recordIds") or []
+        raise ValueError(f"ChangeEventHeader must be an object, not {_type_name(header)}")
+    for name in ("transactionKey", "sequenceNumber"):
+        _text(header.get(name), f"ChangeEventHeader.{name}", 128, number_ok=True)
+    records = header.get("recordIds")
+    records = [] if records is None else records
     if not isinstance(records, list):
-        raise ValueError("ChangeEventHeader.recordIds must be a list")
+        raise ValueError(f"ChangeEventHeader.recordIds must be a list, not {_type_name(records)}")
     return (_text(header.get("entityName"), "ChangeEventHeader.entityName", 64),
-            [_text(r, "ChangeEventHeader.recordIds", 64) or "" for r in records],
+            [_text(r, "ChangeEventHeader.recordIds", 64, number_ok=True) or "" for r in records],
             _text(header.get("changeType"), "ChangeEventHeader.changeType", 20))
 
 

@@ -511,6 +511,13 @@ def ask(
     from agents import Scope, ScopeError
     from agents import ask as ask_agents
 
+    for name, value in (("the question", question), ("--rep-id", rep_id), ("--territory", territory),
+                        ("--conversation", conversation), ("--role", role)):
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError:  # bytes the terminal's encoding could not read (kept as surrogates)
+            console.print(f"[red]{name} is not valid UTF-8 text; type it again in UTF-8", soft_wrap=True)
+            raise typer.Exit(2) from None
     try:
         scope = Scope(role, rep_id=rep_id, territory=territory)
     except ScopeError as error:

@@ -43,15 +43,15 @@ async def _receive(request: Request, vendor: Literal["salesforce", "netsuite"]) 
     events = payload if isinstance(payload, list) else [payload]
     if not events or not all(isinstance(e, dict) for e in events):
         raise HTTPException(400, "expected an event object or a list of them")
-    ids = [signed_id] if len(events) == 1 else [event_id_of(vendor, e) for e in events]
-    if not all(ids):
-        raise HTTPException(400, "each event of a list needs the vendor's own id (NetSuite eventId; Salesforce "
-                                 "ChangeEventHeader transactionKey and sequenceNumber)")
-    for number, event in enumerate(events, start=1):
+    for number, event in enumerate(events, start=1):  # each field of the right type, before anything else
         try:
             describe(vendor, event)
         except ValueError as error:
             raise HTTPException(400, f"event {number}: {error}") from None
+    ids = [signed_id] if len(events) == 1 else [event_id_of(vendor, e) for e in events]
+    if not all(ids):
+        raise HTTPException(400, "each event of a list needs the vendor's own id (NetSuite eventId; Salesforce "
+                                 "ChangeEventHeader transactionKey and sequenceNumber)")
     result = await run_in_threadpool(enqueue_change_events, vendor, events, event_ids=ids, db=request.app.state.db)
     metrics.webhooks.labels(vendor, "accepted").inc(len(result["accepted"]))
     metrics.webhooks.labels(vendor, "duplicate").inc(len(result["duplicates"]))
