@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hub.start()
         settle_memory()
         try:
-            yield
+            async with app.state.mcp.running():  # the MCP server's transport (api/mcp_server.py)
+                yield
         finally:
             await app.state.hub.stop()
             await app.state.store.close()
@@ -84,6 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(realtime_router)
     mount_dashboard(app)  # the web dashboard (dashboards/): the page at /, its files under /static/
     app.add_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    from api.mcp_server import McpEndpoint
+
+    app.state.mcp = McpEndpoint(app)  # /mcp: the MCP server over streamable HTTP, with the API's bearer tokens
+    app.add_route("/mcp", app.state.mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)
 
     @app.exception_handler(WarehouseUnavailable)
     async def warehouse_unavailable(_request: Request, error: WarehouseUnavailable):

@@ -650,5 +650,26 @@ def orchestrate(
         supervisor.stop_all()
 
 
+@app.command("mcp")
+def mcp_server(
+    user: str = typer.Option(None, "--user", help="Demo mode: act as this demo login (exec@, manager@, rep@ or "
+                             "finance@scc-demo.example). Otherwise SCC_MCP_TOKEN names the caller."),
+) -> None:
+    """The MCP server over stdio, for a local assistant (Claude Desktop, an IDE agent): ask the data, the
+    metrics, the dashboards and the insights, and draft orders, within the caller's scope."""
+    from api.mcp_server import run_stdio, stdio_caller
+    from api.security import AuthError
+
+    errors = Console(stderr=True)  # stdout carries the protocol
+    settings = get_settings()
+    try:
+        caller = stdio_caller(settings, user)
+    except AuthError as error:
+        errors.print(f"[red]scc mcp: {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    errors.print(f"scc mcp: serving over stdio as {caller.user} ({caller.role}, {caller.key})", soft_wrap=True)
+    run_stdio(settings, caller)
+
+
 if __name__ == "__main__":
     app()

@@ -293,6 +293,21 @@ class Settings(BaseSettings):
         2, ge=1, description="DuckDB threads of the read-only connections (the most cores one query may use)."
     )
 
+    # --- the MCP server (`scc mcp`, /mcp on the API) --------------------------------------------
+    mcp_token: SecretStr | None = Field(
+        None,
+        description="API access token `scc mcp` (stdio) acts with: its user, role and scope (POST "
+        "/api/v1/auth/token); empty: in demo mode `scc mcp --user <demo login>`.",
+    )
+    mcp_page_rows: int = Field(
+        50, ge=1, description="Rows one MCP tool call returns; the answer states the total and the offset of the "
+        "next page."
+    )
+    api_public_url: str | None = Field(
+        None, description="Where people reach the dashboard, for links the API hands out (an MCP draft's review "
+        "link); empty: http://<api_host>:<api_port>."
+    )
+
     # --- orchestration (Dagster) ---------------------------------------------------------------
     dagster_host: str = Field("127.0.0.1", description="Address the Dagster console (`scc demo`) listens on.")
     dagster_port: int = Field(3000, description="Port of the Dagster console (`scc demo`; a free one if taken).")

@@ -187,6 +187,25 @@ def list_dimensions(metrics: Sequence[str] | None = None, settings: Settings | N
     return sorted(plain | time_dims | entities | with_grains)
 
 
+def describe_dimensions(settings: Settings | None = None) -> dict[str, dict[str, str]]:
+    """Group-by name (without a time grain) → its type and description, from the semantic models."""
+    engine = _engine(settings)
+    out: dict[str, dict[str, str]] = {
+        "metric_time": {"type": "time", "description": "Each metric's own date (an order's date for bookings, a "
+                                                       "deal's close date for won amounts); add a grain: __month."}}
+    for model in engine.manifest.semantic_models:
+        primary = model.primary_entity or next((e.name for e in model.entities if str(e.type.value) == "primary"),
+                                               None)
+        for entity in model.entities:
+            out.setdefault(entity.name, {"type": "entity", "description": " ".join((entity.description or "").split())})
+        if primary is None:
+            continue
+        for dimension in model.dimensions:
+            out.setdefault(f"{primary}__{dimension.name}", {
+                "type": str(dimension.type.value), "description": " ".join((dimension.description or "").split())})
+    return out
+
+
 def compile_metrics(
     metrics: Sequence[str] | str,
     group_by: Sequence[str] = (),

@@ -415,3 +415,8 @@ def _compute(name: str):
         return {**data, **more}
 
     return compute
+
+
+def compute_figures(name: str, scope: Scope, settings: Settings | None = None, **params) -> dict:
+    """One dashboard's figures for ``scope``, computed now (no cache): what its endpoint answers."""
+    return _compute(name)(scope, settings=settings, **params)
