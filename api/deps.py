@@ -42,28 +42,39 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def get_scope(conn: HTTPConnection, token: Annotated[str | None, Depends(bearer)]) -> Scope:
-    """The caller's scope: a valid token, within the rate limit. Every endpoint depends on this."""
-    settings: Settings = conn.app.state.settings
+async def authenticate(app, token: str | None) -> tuple[Scope, tuple[int, int] | None]:
+    """The scope of a bearer token, counted against the caller's rate limit: (scope, (limit, remaining)).
+
+    Raises HTTPException: 401 for a missing or invalid token, 429 past the limit. The one check of every
+    endpoint, the WebSocket and the MCP server's /mcp."""
+    settings: Settings = app.state.settings
     if not token:
         raise _unauthorized("not authenticated: send a bearer token (POST /api/v1/auth/token)")
     try:
         scope = decode_access_token(token, settings)
     except AuthError as error:
-        conn.app.state.metrics.auth_failures.inc()
+        app.state.metrics.auth_failures.inc()
         raise _unauthorized(str(error)) from None
     limit = settings.api_rate_limit
-    if limit > 0:
-        allowed, remaining, retry_after = await conn.app.state.store.rate_hit(scope.user, limit)
-        if not allowed:
-            conn.app.state.metrics.rate_limited.inc()
-            raise HTTPException(
-                429,
-                f"rate limit of {limit} requests per minute exceeded",
-                headers={"Retry-After": str(max(1, math.ceil(retry_after))), "X-RateLimit-Limit": str(limit),
-                         "X-RateLimit-Remaining": "0"},
-            )
-        conn.state.rate_limit = (limit, remaining)
+    if limit <= 0:
+        return scope, None
+    allowed, remaining, retry_after = await app.state.store.rate_hit(scope.user, limit)
+    if not allowed:
+        app.state.metrics.rate_limited.inc()
+        raise HTTPException(
+            429,
+            f"rate limit of {limit} requests per minute exceeded",
+            headers={"Retry-After": str(max(1, math.ceil(retry_after))), "X-RateLimit-Limit": str(limit),
+                     "X-RateLimit-Remaining": "0"},
+        )
+    return scope, (limit, remaining)
+
+
+async def get_scope(conn: HTTPConnection, token: Annotated[str | None, Depends(bearer)]) -> Scope:
+    """The caller's scope: a valid token, within the rate limit. Every endpoint depends on this."""
+    scope, rate_limit = await authenticate(conn.app, token)
+    if rate_limit is not None:
+        conn.state.rate_limit = rate_limit
     conn.state.scope = scope
     return scope
 

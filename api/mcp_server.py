@@ -6,8 +6,8 @@ Built on the official Python SDK (``mcp``, its ``MCPServer``). One server defini
 - **stdio** (``scc mcp``): a local desktop assistant starts it; the caller is the holder of ``SCC_MCP_TOKEN``
   (an API access token) or, in demo mode, ``--user`` one of the demo logins.
 - **streamable HTTP** at ``/mcp`` on the API (:class:`McpEndpoint`): every request carries a bearer token,
-  checked like every other endpoint's (``api.security.decode_access_token``, the same rate limit), and the
-  tools run with that token's scope.
+  checked by the same function as every other endpoint's (``api.deps.authenticate``: the token, then the
+  caller's rate limit), and the tools run with that token's scope.
 
 Every tool reads through the same code as the REST API (the agents' guard for SQL and metric queries, the
 dashboard's figures, the write path for drafts), every call is written to the audit log, and results are cut
@@ -529,23 +529,16 @@ class McpEndpoint:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        app = scope["app"]
+        from fastapi import HTTPException
+
+        from api.deps import authenticate
+
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
         kind, _, token = header.partition(" ")
-        if kind.lower() != "bearer" or not token.strip():
-            return await _refuse(send, 401, "not authenticated: send a bearer token (POST /api/v1/auth/token)")
         try:
-            caller = decode_access_token(token.strip(), app.state.settings)
-        except AuthError as error:
-            app.state.metrics.auth_failures.inc()
-            return await _refuse(send, 401, str(error))
-        limit = app.state.settings.api_rate_limit
-        if limit > 0:
-            allowed, _remaining, retry_after = await app.state.store.rate_hit(caller.user, limit)
-            if not allowed:
-                app.state.metrics.rate_limited.inc()
-                return await _refuse(send, 429, f"rate limit of {limit} requests per minute exceeded",
-                                     {"retry-after": str(max(1, math.ceil(retry_after)))})
+            caller, _rate_limit = await authenticate(scope["app"], token.strip() if kind.lower() == "bearer" else None)
+        except HTTPException as refusal:
+            return await _refuse(send, refusal.status_code, str(refusal.detail), refusal.headers or {})
         scope["scc.scope"] = caller
         await self.manager.handle_request(scope, receive, send)
 
@@ -561,13 +554,11 @@ def _transport_security(settings: Settings):
                                      allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"])
 
 
-async def _refuse(send, status: int, detail: str, headers: dict | None = None) -> None:
+async def _refuse(send, status: int, detail: str, headers: dict[str, str]) -> None:
     body = json.dumps({"detail": detail}).encode()
-    extra = {"www-authenticate": 'Bearer realm="scc"'} if status == 401 else {}
-    extra.update(headers or {})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *((k.encode(), v.encode()) for k, v in extra.items())]})
+                            *((k.lower().encode(), v.encode()) for k, v in headers.items())]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -214,8 +214,14 @@ def test_an_unauthenticated_or_forged_request_is_refused(api):
             assert response.status_code == 401, response.text
             assert response.headers["www-authenticate"].startswith("Bearer")
             assert "detail" in response.json()
-        ok = client.post("/mcp", json=body, headers={**headers, "Authorization": f"Bearer {mint(scope_for('sales_exec'))}"})
+        valid = {**headers, "Authorization": f"Bearer {mint(scope_for('sales_exec'))}"}
+        ok = client.post("/mcp", json=body, headers=valid)
         assert ok.status_code == 200 and "draft_order" in ok.text
+        # the same per-user rate limit as every endpoint (SCC_API_RATE_LIMIT, 100 a minute here)
+        statuses = [client.post("/mcp", json=body, headers=valid).status_code for _ in range(100)]
+        assert statuses.count(429) >= 1 and set(statuses) == {200, 429}, statuses
+        limited = client.post("/mcp", json=body, headers=valid)
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
 
     async def sdk_with_a_forged_token() -> None:
         async with over_http(api, forged) as client:
