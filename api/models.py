@@ -29,7 +29,8 @@ class Base(DeclarativeBase):
 
 
 # Transaction states. draft -> submitting -> submitted; submitting -> failed -> submitting (retry);
-# draft/failed -> rejected. A 'submitting' row whose lease ran out may be taken over by a retry.
+# draft/failed -> rejected. A 'submitting' row may be taken over by a retry when its holder's process is gone
+# (this host), its heartbeat stopped, or its lease ran out.
 DRAFT, SUBMITTING, SUBMITTED, FAILED, REJECTED = "draft", "submitting", "submitted", "failed", "rejected"
 STATUSES = (DRAFT, SUBMITTING, SUBMITTED, FAILED, REJECTED)
 
@@ -63,6 +64,9 @@ class Transaction(Base):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # who holds the lease while submitting ("<host>:<pid>:<process start>") and when it last said it lives
+    lease_holder: Mapped[str | None] = mapped_column(String(255))
+    lease_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -9,9 +9,13 @@
   resolved against the marts within the caller's scope and checked: customer exists (fuzzy match, or
   choices when ambiguous), product in the catalogue, price within [min price, list price], stock available,
   credit (open balance + this order ≤ credit limit). The stored draft shows every check's result.
-- **Approve** is a compare-and-set on the row (``UPDATE … WHERE status IN (draft, failed) OR lease ran out``),
-  so of any number of concurrent approvals exactly one goes on to NetSuite; the others get 409 (or the
-  finished order). The order goes to NetSuite as an upsert by external id (``PUT salesOrder/eid:scc-<id>``),
+- **Approve** is a compare-and-set on the row (``UPDATE … WHERE status IN (draft, failed) OR its holder is
+  gone``), so of any number of concurrent approvals exactly one goes on to NetSuite; the others get 409 (or
+  the finished order). The one that goes on holds a lease: its identity (host, process id and the process's
+  start, so a reused pid is not mistaken for it) and a heartbeat every ``SCC_API_SUBMIT_HEARTBEAT_SECONDS``
+  are in the row. A retry takes the lease over at once when its holder is gone: its process no longer runs
+  on this host, or its heartbeat stopped for three beats (a crash on another host); a live holder keeps it
+  for at most ``SCC_API_SUBMIT_LEASE_SECONDS``. The order goes to NetSuite as an upsert by external id (``PUT salesOrder/eid:scc-<id>``),
   after looking that external id up first: a retry after a crash or a timeout finds the order that was
   already created and records it instead of sending it again.
 - Every step is written to the audit log with who and when.
@@ -23,8 +27,12 @@ import datetime as dt
 import difflib
 import io
 import logging
+import os
 import re
+import socket
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from decimal import ROUND_HALF_UP, Decimal
 
 import requests
@@ -410,6 +418,9 @@ def request_of(draft: dict) -> dict:
 # --- transactions ---------------------------------------------------------------------------------
 
 
+NO_LEASE = {"lease_until": None, "lease_holder": None, "lease_heartbeat_at": None}  # the lease ended
+
+
 def _update():
     """An UPDATE of transactions whose WHERE clause is the compare-and-set (no ORM state to synchronise)."""
     return update(Transaction).execution_options(synchronize_session=False)
@@ -456,6 +467,8 @@ def as_dict(tx: Transaction, audit_rows: list[AuditLog] | None = None) -> dict:
         "attempts": tx.attempts,
         "last_error": tx.last_error,
         "retryable": tx.status == FAILED,
+        "lease": {"holder": tx.lease_holder, "heartbeat_at": _iso(tx.lease_heartbeat_at),
+                  "until": _iso(tx.lease_until)} if tx.status == SUBMITTING else None,
         "version": tx.version,
         "links": {"self": f"/api/v1/transactions/{tx.id}", "pdf": f"/api/v1/transactions/{tx.id}/pdf"},
     }
@@ -588,7 +601,7 @@ def reject(db: Database, scope: Scope, tx_id: str, reason: str | None = None) ->
         tx = load(session, scope, tx_id)
         result = session.execute(
             _update().where(Transaction.id == tx_id, Transaction.status.in_([DRAFT, FAILED]))
-            .values(status=REJECTED, updated_at=utcnow(), lease_until=None, version=Transaction.version + 1)
+            .values(status=REJECTED, updated_at=utcnow(), **NO_LEASE, version=Transaction.version + 1)
         )
         if result.rowcount != 1:
             session.rollback()
@@ -712,6 +725,89 @@ def netsuite_payload(tx: Transaction) -> dict:
     }
 
 
+# --- the submission lease: who holds it, and whether they still live ----------------------------------
+
+
+def _process_start(pid: int) -> str | None:
+    """When a running process started (clock ticks since boot), or None when no such process runs (a zombie,
+    killed and not yet reaped, does not run). Where there is no /proc, only whether the pid exists."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return "0"
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (command)": state is field 3, starttime 22
+    return None if fields[0] in ("Z", "X", "x") else fields[19]
+
+
+def lease_holder() -> str:
+    """This process as a lease holder: ``<host>:<pid>:<process start>``."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}"
+
+
+def holder_gone(holder: str | None) -> bool:
+    """Whether the process that holds a lease is known to be gone: on this host, no process runs with its pid
+    and start. (Of another host's processes nothing is known here: their heartbeat tells.)"""
+    try:
+        host, pid, start = (holder or "").rsplit(":", 2)
+        pid = int(pid)
+    except ValueError:
+        return False
+    return host == socket.gethostname() and _process_start(pid) != start
+
+
+def _describe_holder(tx: Transaction, now: dt.datetime) -> str:
+    host, _, rest = (tx.lease_holder or "").partition(":")
+    pid = rest.split(":", 1)[0]
+    beat = (f", heartbeat {max(0.0, (now - tx.lease_heartbeat_at).total_seconds()):.0f} s ago"
+            if tx.lease_heartbeat_at else "")
+    until = (f"; it finishes, or its lease ends within {max(0.0, (tx.lease_until - now).total_seconds()):.0f} s"
+             if tx.lease_until else "")
+    return (f" by another request (process {pid} on {host}{beat}){until}" if tx.lease_holder
+            else f" by another request{until}")
+
+
+class Heartbeat:
+    """While a submission runs, a thread stamps ``lease_heartbeat_at`` every ``interval`` seconds (only while
+    this holder still holds this attempt's lease)."""
+
+    def __init__(self, db: Database, tx_id: str, attempt: int, holder: str, interval: float):
+        self.db, self.tx_id, self.attempt, self.holder, self.interval = db, tx_id, attempt, holder, interval
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"lease-heartbeat-{tx_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                with self.db.session() as session:
+                    session.execute(
+                        _update().where(Transaction.id == self.tx_id, Transaction.status == SUBMITTING,
+                                        Transaction.attempts == self.attempt, Transaction.lease_holder == self.holder)
+                        .values(lease_heartbeat_at=utcnow())
+                    )
+                    session.commit()
+            except Exception:  # noqa: BLE001 - a missed beat is no failure; three in a row let a retry take over
+                log.warning("could not record the heartbeat of transaction %s", self.tx_id, exc_info=True)
+
+
 @dataclass
 class Submission:
     transaction: dict
@@ -728,34 +824,44 @@ def approve(db: Database, scope: Scope, tx_id: str, settings: Settings, metrics=
             raise Conflict("the transaction was rejected", as_dict(tx))
         if not tx.valid:
             raise Invalid("the draft does not pass its checks: " + ", ".join(failed_checks(tx.checks)), as_dict(tx))
-        previous = tx.status
-    now = utcnow()
+        previous, seen_holder, seen_attempt = tx.status, tx.lease_holder, tx.attempts
+    now, me = utcnow(), lease_holder()
+    # a submitting row is taken over when its lease ran out, its heartbeat stopped, or (seen just now) its
+    # holder's process is gone; the attempt number makes the take-over of a dead holder happen once
+    silent = now - dt.timedelta(seconds=3 * settings.api_submit_heartbeat_seconds)
+    abandoned = or_(Transaction.lease_until < now, Transaction.lease_heartbeat_at < silent)
+    dead = previous == SUBMITTING and holder_gone(seen_holder)
+    if dead:
+        abandoned = or_(abandoned, and_(Transaction.lease_holder == seen_holder, Transaction.attempts == seen_attempt))
     with db.session() as session:
         result = session.execute(
             _update()
             .where(Transaction.id == tx_id, Transaction.valid.is_(True),
-                   or_(Transaction.status.in_([DRAFT, FAILED]),
-                       and_(Transaction.status == SUBMITTING, Transaction.lease_until < now)))
+                   or_(Transaction.status.in_([DRAFT, FAILED]), and_(Transaction.status == SUBMITTING, abandoned)))
             .values(status=SUBMITTING, attempts=Transaction.attempts + 1, approved_by=scope.user, approved_at=now,
-                    lease_until=now + dt.timedelta(seconds=settings.api_submit_lease_seconds), updated_at=now,
-                    version=Transaction.version + 1)
+                    lease_until=now + dt.timedelta(seconds=settings.api_submit_lease_seconds), lease_holder=me,
+                    lease_heartbeat_at=now, updated_at=now, version=Transaction.version + 1)
         )
         if result.rowcount != 1:
             session.rollback()
             tx = session.get(Transaction, tx_id)
             if tx.status == SUBMITTED:
                 return Submission(as_dict(tx))
-            audit(session, scope, "approve_refused", tx_id, {"status": tx.status})
+            audit(session, scope, "approve_refused", tx_id, {"status": tx.status, "holder": tx.lease_holder})
             session.commit()
-            by_whom = " by another request" if tx.status == SUBMITTING else ""
+            by_whom = _describe_holder(tx, utcnow()) if tx.status == SUBMITTING else ""
             raise Conflict(f"the transaction is {tx.status}{by_whom}", as_dict(tx))
         tx = session.get(Transaction, tx_id)
         session.refresh(tx)
         attempt = tx.attempts
-        audit(session, scope, "approve" if previous == DRAFT else "retry",
-              tx_id, {"attempt": attempt, "previous_status": previous})
+        detail = {"attempt": attempt, "previous_status": previous, "holder": me}
+        if previous == SUBMITTING:
+            detail["took_over_from"] = {"holder": seen_holder, "why": "its process is gone" if dead
+                                        else "its heartbeat stopped or its lease ran out"}
+        audit(session, scope, "approve" if previous == DRAFT else "retry", tx_id, detail)
         session.commit()
-    return _submit(db, scope, tx, attempt, settings, metrics)
+    with Heartbeat(db, tx_id, attempt, me, settings.api_submit_heartbeat_seconds):
+        return _submit(db, scope, tx, attempt, settings, metrics)
 
 
 def _submit(db: Database, scope: Scope, tx: Transaction, attempt: int, settings: Settings, metrics) -> Submission:
@@ -812,7 +918,7 @@ def _recheck_at_approval(db: Database, scope: Scope, tx: Transaction, attempt: i
     with db.session() as session:
         session.execute(
             _update().where(Transaction.id == tx.id, Transaction.status == SUBMITTING, Transaction.attempts == attempt)
-            .values(status=DRAFT, checks=checks, valid=False, last_error=message, lease_until=None,
+            .values(status=DRAFT, checks=checks, valid=False, last_error=message, **NO_LEASE,
                     updated_at=utcnow(), version=Transaction.version + 1)
         )
         audit(session, scope, "approve_refused", tx.id, {"attempt": attempt, "at": "approval",
@@ -826,7 +932,7 @@ def _record_failure(db: Database, scope: Scope, tx_id: str, attempt: int, error:
         session.execute(
             _update().where(Transaction.id == tx_id, Transaction.status == SUBMITTING,
                                       Transaction.attempts == attempt)
-            .values(status=FAILED, last_error=error[:2000], lease_until=None, updated_at=utcnow(),
+            .values(status=FAILED, last_error=error[:2000], **NO_LEASE, updated_at=utcnow(),
                     version=Transaction.version + 1)
         )
         audit(session, scope, "submit_failed", tx_id, {"attempt": attempt, "error": error[:2000]})
@@ -841,7 +947,7 @@ def _record_success(db: Database, scope: Scope, tx_id: str, netsuite_id: str, nu
         session.execute(
             _update().where(Transaction.id == tx_id, Transaction.status.in_([SUBMITTING, FAILED]))
             .values(status=SUBMITTED, netsuite_id=netsuite_id, netsuite_number=number, submitted_at=now,
-                    lease_until=None, last_error=None, updated_at=now, version=Transaction.version + 1)
+                    **NO_LEASE, last_error=None, updated_at=now, version=Transaction.version + 1)
         )
         audit(session, scope, "submitted", tx_id, {"netsuite_id": netsuite_id, "netsuite_number": number,
                                                    "found_existing": found_existing})

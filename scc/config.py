@@ -230,7 +230,13 @@ class Settings(BaseSettings):
     )
     api_submit_lease_seconds: int = Field(
         300,
-        description="Seconds an approval may stay 'submitting' before a retry may take it over (a crashed worker).",
+        description="Seconds an approval may stay 'submitting' while its holder lives; a holder that is gone "
+        "(its process on this host, or no heartbeat) is taken over at once.",
+    )
+    api_submit_heartbeat_seconds: float = Field(
+        2.0,
+        description="Seconds between the heartbeats of an approval being submitted; silent for three of them, "
+        "its holder counts as gone (another host's crash).",
     )
     oidc_issuer: str | None = Field(
         None,

@@ -7,6 +7,7 @@ from the API's answers.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import math
 import os
 import signal
@@ -14,8 +15,10 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from .helpers import mint, scope_for, wait_for
@@ -215,26 +218,117 @@ def test_a_crash_between_sending_and_recording_is_recovered_without_a_duplicate(
             os.kill(os.getpid(), signal.SIGKILL)  # NetSuite has the order; nothing recorded it
 
         writepath._record_success = crash
+        print(os.getpid(), flush=True)
         scope = Scope(user={scope.user!r}, role="sales_rep", rep_id={scope.rep_id!r}, territory={scope.territory!r})
         writepath.approve(get_database(), scope, {tx['id']!r}, get_settings())
     """)
-    env = {**os.environ, "SCC_API_SUBMIT_LEASE_SECONDS": "1", "SCC_APP_DATABASE_URL": api.database_url}
+    env = {**os.environ, "SCC_APP_DATABASE_URL": api.database_url}  # the lease as configured: 5 minutes
     process = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert process.returncode == -signal.SIGKILL, process.stderr[-2000:]
     (order,) = orders_with_external_id(emulators, tx["external_id"])
     stuck = rep.get(f"/api/v1/transactions/{tx['id']}").json()
     assert stuck["status"] == "submitting" and stuck["netsuite"] is None
+    assert stuck["lease"]["holder"].split(":")[1] == process.stdout.split()[0]  # the dead process held it
 
-    def retry():
-        response = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
-        return response if response.status_code != 409 else None  # 409 until the dead worker's lease runs out
-
-    response = wait_for(retry, timeout=30, interval=0.25, what="the abandoned submission to become retryable")
+    # the holder is gone: the first retry takes the lease over at once (no 409 until it runs out)
+    response = rep.post(f"/api/v1/transactions/{tx['id']}/approve")
     assert response.status_code == 200, response.text
     recovered = response.json()
     assert recovered["status"] == "submitted" and recovered["found_existing"] is True
     assert recovered["netsuite"] == {"id": str(order["id"]), "number": order["tranid"]}
     assert len(orders_with_external_id(emulators, tx["external_id"])) == 1
+
+
+def _approval_of(tx_id: str) -> dict:
+    from api.db import get_database
+    from api.models import Transaction
+
+    with get_database().session() as session:
+        row = session.get(Transaction, tx_id)
+        return {"status": row.status, "holder": row.lease_holder, "heartbeat_at": row.lease_heartbeat_at}
+
+
+def test_a_lease_is_kept_while_its_holder_lives_and_taken_over_at_once_when_it_is_gone(
+        api, rep, disney, emulators, clean_faults, data_dir):
+    """Issue 25.3: an API process SIGKILLed mid-approval no longer blocks retries for the 5-minute lease. While
+    its holder lives (heartbeating), a retry elsewhere is refused and told who holds it; the moment the
+    process is gone, the next retry takes over and NetSuite gets exactly one order. A holder on another host
+    (nothing known of its process) is taken over once its heartbeat stops."""
+    from api.db import get_database
+    from api.models import SUBMITTING, Transaction, utcnow
+    from sqlalchemy import update
+
+    from .fixtures import start_api
+
+    tx = draft(rep, disney)
+    approve = f"/api/v1/transactions/{tx['id']}/approve"
+    supervisor, child, url = start_api(data_dir, "api-killed-mid-approval", {
+        "SCC_REDIS_URL": api.redis_url, "SCC_APP_DATABASE_URL": api.database_url, "SCC_API_WORKERS": "1",
+        "SCC_API_NETSUITE_TIMEOUT": "60", "SCC_LOG_LEVEL": "WARNING", "SCC_API_WARM_DASHBOARDS": "false"})
+    pool = ThreadPoolExecutor(1)
+    try:
+        emulators.admin("netsuite", "POST", "faults", {"latency_ms": 3000})  # each NetSuite call takes 3 s
+        token = rep.headers["Authorization"]
+
+        def approve_there():
+            try:
+                return httpx.post(url + approve, headers={"Authorization": token}, timeout=120, trust_env=False)
+            except httpx.HTTPError as error:  # the process is killed under it
+                return error
+
+        hanging = pool.submit(approve_there)
+        held = wait_for(lambda: (row := _approval_of(tx["id"]))["status"] == SUBMITTING and row, timeout=30,
+                        what="the other API process to hold the submission")
+        host, pid, _start = held["holder"].rsplit(":", 2)
+        assert int(pid) == child.process.pid, held
+
+        refused = rep.post(approve)  # a live holder keeps its lease
+        assert refused.status_code == 409, refused.text
+        assert f"by another request (process {pid} on {host}" in refused.json()["detail"], refused.text
+        assert refused.json()["transaction"]["lease"]["holder"] == held["holder"]
+        wait_for(lambda: _approval_of(tx["id"])["heartbeat_at"] > held["heartbeat_at"], timeout=15,
+                 what="the holder's heartbeat")
+
+        os.kill(child.process.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        child.process.wait(timeout=30)  # gone (its threads torn down), as it is by the time anyone retries
+        clean_faults.reset_faults()
+        response = rep.post(approve)  # at once: no waiting out the lease
+        taken_over_in = time.monotonic() - killed
+        assert response.status_code == 200, response.text
+        done = response.json()
+        assert done["status"] == "submitted" and done["attempts"] == 2 and done["lease"] is None
+        assert isinstance(hanging.result(timeout=60), httpx.HTTPError)
+    finally:
+        clean_faults.reset_faults()
+        supervisor.stop_all()
+        pool.shutdown(wait=True)
+    assert taken_over_in < 10, taken_over_in
+    (order,) = orders_with_external_id(emulators, tx["external_id"])
+    assert done["netsuite"] == {"id": str(order["id"]), "number": order["tranid"]}
+    retry = [a for a in rep.get(f"/api/v1/transactions/{tx['id']}").json()["audit"] if a["action"] == "retry"]
+    assert retry[0]["detail"]["took_over_from"] == {"holder": held["holder"], "why": "its process is gone"}
+
+    # a holder on another host: refused while its heartbeat is fresh, taken over once it has stopped
+    other = draft(rep, disney)
+    db = get_database()
+
+    def hold(seconds_since_beat: float) -> None:
+        now = utcnow()
+        with db.session() as session:
+            session.execute(update(Transaction).where(Transaction.id == other["id"]).values(
+                status=SUBMITTING, attempts=1, lease_holder="another-host:4242:777",
+                lease_heartbeat_at=now - dt.timedelta(seconds=seconds_since_beat),
+                lease_until=now + dt.timedelta(minutes=4)))
+            session.commit()
+
+    hold(0)
+    refused = rep.post(f"/api/v1/transactions/{other['id']}/approve")
+    assert refused.status_code == 409 and "process 4242 on another-host" in refused.json()["detail"], refused.text
+    hold(60)
+    taken = rep.post(f"/api/v1/transactions/{other['id']}/approve")
+    assert taken.status_code == 200 and taken.json()["status"] == "submitted", taken.text
+    assert len(orders_with_external_id(emulators, other["external_id"])) == 1
 
 
 def test_rejected_drafts_stay_rejected_and_finance_cannot_write(api, rep, disney):
