@@ -91,6 +91,9 @@ COUNTED = re.compile(rf"\b(?P<ask>top|bottom|the)\s+(?:\d+|one|two|three|four|fi
                      rf"(?P<rest>.*?)\b(?:the\s+)?(?P<dir>{RANK_DESC}|{RANK_ASC})\b", re.I)
 CHANGE = re.compile(r"\b(fell|fall(?:s|en|ing)?|drop(?:s|ped|ping)?|grew|grow(?:s|n|ing)?|increas\w*|decreas\w*|"
                     r"declin\w*|rose|ris(?:e|es|en|ing)|improv\w*|worsen\w*|shr[aiu]nk\w*|gain\w*|jump\w*)\b", re.I)
+# "top 5 customers by bookings", "bottom 3 reps this quarter": the ranker word in front of the dimension
+TOP_DIMENSION = re.compile(rf"\b(?P<ask>top|bottom)\s+(?:(?:\d+|one|two|three|four|five|ten)\s+)?(?P<dim>{_DIM})\b"
+                           rf"(?P<rest>)(?P<dir>)", re.I)
 BY_DIMENSION = re.compile(rf"\b(?:by|per|for each|each)\s+(?:the\s+)?(?:{_DIM})\b", re.I)
 
 
@@ -101,7 +104,7 @@ def find_ranking(text: str, top_n: int | None) -> Ranking | None:
         return None
     if CHANGE.search(text):  # "whose orders fell the most": a ranking of changes, which the agents read themselves
         return None
-    candidates = [m for m in (RANKER.search(text), COUNTED.search(text)) if m]
+    candidates = [m for m in (RANKER.search(text), COUNTED.search(text), TOP_DIMENSION.search(text)) if m]
     m = next((c for c in candidates if c.group("dim")), candidates[0] if candidates else None)
     if not m:
         return None
@@ -113,7 +116,7 @@ def find_ranking(text: str, top_n: int | None) -> Ranking | None:
                  if DIMENSION_WORDS[w.lower()] not in ("month", "quarter", "week")]
         dim_word = named[0].lower() if named else "rep"  # "who" is a person: a rep, unless a customer is named
     dimension = DIMENSION_WORDS[dim_word]
-    direction = "asc" if re.fullmatch(RANK_ASC, m.group("dir"), re.I) else "desc"
+    direction = "asc" if re.fullmatch(RANK_ASC, m.group("dir") or m.group("ask"), re.I) else "desc"
     count = re.search(r"\b(?:which|what|top|bottom|the)\s+(\d+|one|two|three|four|five|ten)\b", text, re.I)
     n = top_n or (int(count.group(1)) if count and count.group(1).isdigit() else WORD_N.get(
         count.group(1).lower()) if count else None)

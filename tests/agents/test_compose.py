@@ -39,13 +39,16 @@ def gold(settings, sql: str) -> list[tuple]:
     ("the 3 reps with the fewest orders this year", "rep", "asc", 3),
     ("What are the 2 categories with the smallest revenue?", "category", "asc", 2),
     ("who sold the most last month", "rep", "desc", 1),
+    ("top 5 reps by bookings", "rep", "desc", 5),
+    ("top customers by bookings this year", "customer", "desc", None),
+    ("bottom 3 territories by win rate", "territory", "asc", 3),
 ])
 def test_rankings_are_read_without_by(question, dimension, direction, n):
     ranking = find_ranking(question, None)
     assert (ranking.dimension, ranking.direction, ranking.n) == (dimension, direction, n)
 
 
-@pytest.mark.parametrize("question", ["top 5 reps by bookings", "whose orders fell the most?", "show me the orders",
+@pytest.mark.parametrize("question", ["top 5 reps by territory", "whose orders fell the most?", "show me the orders",
                                       "orders over $100K"])
 def test_no_ranking_where_none_is_asked(question):
     assert find_ranking(question, None) is None
@@ -66,6 +69,15 @@ def test_the_three_reps_with_the_fewest_orders(synthetic, store):
                                "GROUP BY 1 ORDER BY 2 ASC, 1")
     counts = [r[column(answer, "orders")] for r in answer.rows]
     assert len(answer.rows) == 3 and counts == [c for _, c in expected[:3]]
+
+
+def test_top_five_customers_by_bookings_is_a_ranking_not_a_total(synthetic, store):
+    answer = ask("top 5 customers by bookings", Scope.all(), settings=synthetic, store=store)
+    expected = gold(synthetic, "SELECT customer_id, sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled' "
+                               "GROUP BY 1 ORDER BY 2 DESC LIMIT 5")
+    bookings = column(answer, "bookings")
+    assert [round(r[bookings], 2) for r in answer.rows] == [round(float(t), 2) for _, t in expected]
+    assert answer.reading["unused"] == []
 
 
 def test_bookings_this_quarter_vs_last_quarter(synthetic, store):
