@@ -158,13 +158,14 @@ async function start() {
     speed.title = `Live mode runs the demo company ${times} times faster than real time (SCC_EMULATOR_LIVE_SPEED): a day's orders arrive in ${Math.max(1, Math.round(24 * 60 / state.me.live_speed))} minutes.`;
   }
   document.body.dataset.role = state.me.role;
-  const wanted = location.hash.slice(1);
+  const [wanted, query] = location.hash.slice(1).split("?");  // #assistant?draft=<id>: a link to review a draft
+  state.link = new URLSearchParams(query || "");
   activate(TABS.includes(wanted) ? wanted : TABS.includes(state.prefs.lastTab) ? state.prefs.lastTab : "overview");
   goLive();
 }
 
 function context() {
-  return { api, me: state.me, prefs: state.prefs, savePrefs, mark };
+  return { api, me: state.me, prefs: state.prefs, savePrefs, mark, link: state.link };
 }
 
 function activate(id, { focus = false } = {}) {

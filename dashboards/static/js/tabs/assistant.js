@@ -477,8 +477,26 @@ export function createAssistant(ctx) {
         sessionStorage.removeItem("scc.conversation");
       }
     }
+    const linked = ctx.link?.get("draft");  // a link handed out elsewhere (an MCP assistant's draft_order)
+    if (linked && !log.querySelector(`[data-transaction-id="${CSS.escape(linked)}"]`)) await openDraft(linked);
     panel.dataset.state = "ready";
     ctx.mark("assistant", "ready");
+  }
+
+  /** A draft made elsewhere, on a card to review, change, approve or reject here. */
+  async function openDraft(id) {
+    const reply = addMessage("bot", `<p class="thinking">Opening the draft…</p>`);
+    try {
+      const tx = await ctx.api.get(`transactions/${encodeURIComponent(id)}`);
+      reply.dataset.intent = "transactions.review";
+      reply.innerHTML = `<p class="answer-text">${esc(tx.status === "draft" ? "A draft sales order to review. Check it, change what needs changing, then approve it to send it to NetSuite." : `This order is ${words(tx.status)}.`)}</p><div class="draft-card"></div>`;
+      const card = reply.querySelector(".draft-card");
+      activeDraft = { tx, element: card };
+      renderDraft(card, tx);
+    } catch (error) {
+      reply.classList.add("error");
+      reply.innerHTML = `<p role="alert">That draft cannot be opened: ${esc(error.message)}.</p>`;
+    }
   }
 
   return { id: "assistant", mount, load };
