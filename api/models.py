@@ -62,6 +62,8 @@ class Transaction(Base):
     netsuite_id: Mapped[str | None] = mapped_column(String(32))
     netsuite_number: Mapped[str | None] = mapped_column(String(64))
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # a rejected transaction whose order NetSuite had (a failed approval that went through): closed there
+    netsuite_closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # who holds the lease while submitting ("<host>:<pid>:<process start>") and when it last said it lives

@@ -15,9 +15,14 @@
   start, so a reused pid is not mistaken for it) and a heartbeat every ``SCC_API_SUBMIT_HEARTBEAT_SECONDS``
   are in the row. A retry takes the lease over at once when its holder is gone: its process no longer runs
   on this host, or its heartbeat stopped for three beats (a crash on another host); a live holder keeps it
-  for at most ``SCC_API_SUBMIT_LEASE_SECONDS``. The order goes to NetSuite as an upsert by external id (``PUT salesOrder/eid:scc-<id>``),
-  after looking that external id up first: a retry after a crash or a timeout finds the order that was
-  already created and records it instead of sending it again.
+  for at most ``SCC_API_SUBMIT_LEASE_SECONDS``. The order goes to NetSuite as an upsert by external id
+  (``PUT salesOrder/eid:scc-<id>``), after looking that external id up first: a retry after a crash or a
+  timeout finds the order that was already created and records it instead of sending it again. After any failure the order is looked up by
+  its external id before the answer: found, it is submitted; otherwise the answer says whether NetSuite was
+  asked and has none, or could not be asked.
+- **Reject** of a transaction that was ever sent asks NetSuite first: an order it has is closed there through
+  its API (recorded as ``netsuite_closed_at``); one it will not close is recorded as submitted and the
+  rejection refused; nothing is rejected while NetSuite cannot be asked.
 - Every step is written to the audit log with who and when.
 """
 
@@ -44,7 +49,7 @@ from api.models import (DRAFT, FAILED, REJECTED, SUBMITTED, SUBMITTING, AuditLog
                         utcnow)
 from api.security import Scope
 from api.services.warehouse import reader
-from scc.config import Settings, today
+from scc.config import Settings, get_settings, today
 
 log = logging.getLogger("scc.api.writepath")
 
@@ -464,6 +469,7 @@ def as_dict(tx: Transaction, audit_rows: list[AuditLog] | None = None) -> dict:
         "external_id": tx.external_id,
         "netsuite": {"id": tx.netsuite_id, "number": tx.netsuite_number} if tx.netsuite_id else None,
         "submitted_at": _iso(tx.submitted_at),
+        "netsuite_closed_at": _iso(tx.netsuite_closed_at),
         "attempts": tx.attempts,
         "last_error": tx.last_error,
         "retryable": tx.status == FAILED,
@@ -596,20 +602,97 @@ def edit(db: Database, scope: Scope, tx_id: str, changes: dict, settings: Settin
     return get(db, scope, tx_id)
 
 
-def reject(db: Database, scope: Scope, tx_id: str, reason: str | None = None) -> dict:
+def reject(db: Database, scope: Scope, tx_id: str, reason: str | None = None,
+           settings: Settings | None = None) -> dict:
+    """Reject a draft or a failed submission. One that was ever sent for approval may be in NetSuite (the
+    upsert can go through while its answer is lost): NetSuite is asked first, and an order it has is closed
+    there through its API (or, when NetSuite refuses, the transaction is recorded as the submitted order it is
+    and the rejection refused). Nothing is rejected while NetSuite cannot be asked."""
     with db.session() as session:
         tx = load(session, scope, tx_id)
+        if tx.status not in (DRAFT, FAILED):
+            where = f" (its order is in NetSuite as {tx.netsuite_number}; close it there)" if tx.netsuite_id else ""
+            raise Conflict(f"a {tx.status} transaction cannot be rejected{where}", as_dict(tx))
+        previous, attempt = tx.status, tx.attempts
+    now, me = utcnow(), lease_holder()
+    never_sent = attempt == 0
+    settings = settings or get_settings()
+    # never sent: rejected here; else held (as an approval holds it) while NetSuite is asked
+    values = (dict(status=REJECTED, **NO_LEASE) if never_sent else
+              dict(status=SUBMITTING, lease_holder=me, lease_heartbeat_at=now,
+                   lease_until=now + dt.timedelta(seconds=settings.api_submit_lease_seconds)))
+    with db.session() as session:
         result = session.execute(
-            _update().where(Transaction.id == tx_id, Transaction.status.in_([DRAFT, FAILED]))
-            .values(status=REJECTED, updated_at=utcnow(), **NO_LEASE, version=Transaction.version + 1)
+            _update().where(Transaction.id == tx_id, Transaction.status == previous, Transaction.attempts == attempt)
+            .values(**values, updated_at=now, version=Transaction.version + 1)
         )
         if result.rowcount != 1:
             session.rollback()
-            session.refresh(tx)
-            raise Conflict(f"a {tx.status} transaction cannot be rejected", as_dict(tx))
-        audit(session, scope, "reject", tx_id, {"reason": reason})
+            raise Conflict("the transaction changed while it was being rejected; load it and try again",
+                           get(db, scope, tx_id))
+        if never_sent:
+            audit(session, scope, "reject", tx_id, {"reason": reason})
         session.commit()
+    if not never_sent:
+        with Heartbeat(db, tx_id, attempt, me, settings.api_submit_heartbeat_seconds):
+            _reject_sent(db, scope, tx, previous, me, reason, settings)
     return get(db, scope, tx_id)
+
+
+def _reject_sent(db: Database, scope: Scope, tx: Transaction, previous: str, me: str, reason: str | None,
+                 settings: Settings) -> None:
+    """The rejection of a transaction that was sent for approval before, its row held by ``me``."""
+    def finish(actions: list[tuple[str, dict]], **values) -> None:
+        with db.session() as session:
+            session.execute(
+                _update().where(Transaction.id == tx.id, Transaction.status == SUBMITTING,
+                                Transaction.attempts == tx.attempts, Transaction.lease_holder == me)
+                .values(**values, **NO_LEASE, updated_at=utcnow(), version=Transaction.version + 1)
+            )
+            for action, detail in actions:
+                audit(session, scope, action, tx.id, detail)
+            session.commit()
+
+    writer = NetSuiteWriter(settings)
+    try:
+        record, failure = writer.look_up(tx.external_id)
+        if failure is not None:
+            message = (f"nothing was rejected: NetSuite could not be asked whether it has the order ({failure}), "
+                       "and it may (a failed approval can have gone through); try again")
+            finish([("reject_refused", {"reason": reason, "error": failure})], status=previous)
+            raise SubmissionFailed(message, get(db, scope, tx.id))
+        if record is None:
+            finish([("reject", {"reason": reason, "in_netsuite": False})], status=REJECTED)
+            return
+        order_id, number = str(record["id"]), record.get("tranId")
+        found = {"netsuite_id": order_id, "netsuite_number": number}
+        status = (record.get("orderStatus") or {}).get("id")
+        if status in ("C", "H"):  # cancelled or closed in NetSuite already
+            finish([("reject", {"reason": reason, "in_netsuite": True, **found, "already": status})],
+                   status=REJECTED, netsuite_id=order_id, netsuite_number=number, netsuite_closed_at=utcnow())
+            return
+        try:
+            closed = writer.close_order(order_id)
+        except NetSuiteRefused as error:
+            message = (f"the order is in NetSuite as {number} (id {order_id}) and NetSuite refused to close it "
+                       f"({error}); the transaction is recorded as that submitted order. Close or cancel it in "
+                       "NetSuite.")
+            finish([("submitted", {**found, "found_existing": True, "found_at": "reject"}),
+                    ("reject_refused", {"reason": reason, **found, "error": str(error)})],
+                   status=SUBMITTED, netsuite_id=order_id, netsuite_number=number, submitted_at=utcnow(),
+                   last_error=None)
+            raise Conflict(message, get(db, scope, tx.id)) from error
+        except NetSuiteError as error:
+            message = (f"nothing was rejected: the order is in NetSuite as {number} (id {order_id}) and closing it "
+                       f"there failed ({error}); reject again to close it, or approve it to keep it")
+            finish([("reject_refused", {"reason": reason, **found, "error": str(error)})], status=previous,
+                   last_error=message)
+            raise SubmissionFailed(message, get(db, scope, tx.id)) from error
+        finish([("closed_in_netsuite", {**found, "order_status": (closed.get("orderStatus") or {}).get("id")}),
+                ("reject", {"reason": reason, "in_netsuite": True, **found})],
+               status=REJECTED, netsuite_id=order_id, netsuite_number=number, netsuite_closed_at=utcnow())
+    finally:
+        writer.close()
 
 
 # --- NetSuite -------------------------------------------------------------------------------------
@@ -617,6 +700,14 @@ def reject(db: Database, scope: Scope, tx_id: str, reason: str | None = None) ->
 
 class NetSuiteError(Exception):
     pass
+
+
+class NetSuiteRefused(NetSuiteError):
+    """NetSuite answered and refused (a 4xx: the request will not succeed as it is)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 class NetSuiteWriter:
@@ -656,6 +747,24 @@ class NetSuiteWriter:
         if response.status_code != 200:
             raise NetSuiteError(self._detail(response))
         return response.json()
+
+    def look_up(self, external_id: str) -> tuple[dict | None, str | None]:
+        """(the order NetSuite has under an external id or None, None) when NetSuite answered; (None, what
+        failed) when it could not be asked."""
+        try:
+            return self.find_by_external_id(external_id), None
+        except NetSuiteError as error:
+            return None, str(error)
+
+    def close_order(self, order_id: str) -> dict:
+        """Close a sales order (``orderStatus`` Closed: its open lines closed, their stock released) and
+        return the record as NetSuite has it then."""
+        response = self._call("PATCH", f"salesOrder/{order_id}", json={"orderStatus": {"id": "H"}})
+        if 400 <= response.status_code < 500 and response.status_code != 429:
+            raise NetSuiteRefused(self._detail(response), response.status_code)
+        if response.status_code not in (200, 204):
+            raise NetSuiteError(self._detail(response))
+        return self.get(order_id)
 
     def upsert(self, external_id: str, payload: dict) -> str:
         response = self._call("PUT", f"salesOrder/eid:{external_id}", json=payload)
@@ -866,31 +975,42 @@ def approve(db: Database, scope: Scope, tx_id: str, settings: Settings, metrics=
 
 def _submit(db: Database, scope: Scope, tx: Transaction, attempt: int, settings: Settings, metrics) -> Submission:
     writer = NetSuiteWriter(settings)
-    found_existing = False
+    found_existing, failure = False, None
     try:
-        record = writer.find_by_external_id(tx.external_id)
-        if record is not None:
+        try:
+            record = writer.find_by_external_id(tx.external_id)
+            if record is not None:
+                found_existing = True
+            else:
+                _recheck_at_approval(db, scope, tx, attempt, writer)
+                with db.session() as session:
+                    audit(session, scope, "send", tx.id, {"attempt": attempt, "external_id": tx.external_id})
+                    session.commit()
+                order_id = writer.upsert(tx.external_id, netsuite_payload(tx))
+                record = writer.get(order_id)
+        except NetSuiteError as error:
+            # a failure says nothing of whether NetSuite has the order (the upsert may have gone through and
+            # only its answer or the read-back failed): look it up by its external id before answering
+            failure = str(error)
+            record, looked_up = writer.look_up(tx.external_id)
+            if record is None:
+                message = (f"NetSuite did not take the order: {error}. NetSuite does not have it (looked up by its "
+                           f"external id {tx.external_id}); it can be approved again (retry)." if looked_up is None
+                           else f"NetSuite failed: {error}. Whether NetSuite has the order is not known: looking it "
+                           f"up by its external id {tx.external_id} failed too ({looked_up}). Approving again looks "
+                           "it up first and never makes a second order; rejecting it checks NetSuite first.")
+                _record_failure(db, scope, tx.id, attempt, message, in_netsuite=None if looked_up else False)
+                if metrics:
+                    metrics.submissions.labels("failed").inc()
+                raise SubmissionFailed(message, get(db, scope, tx.id)) from error
             found_existing = True
-        else:
-            _recheck_at_approval(db, scope, tx, attempt, writer)
-            with db.session() as session:
-                audit(session, scope, "send", tx.id, {"attempt": attempt, "external_id": tx.external_id})
-                session.commit()
-            order_id = writer.upsert(tx.external_id, netsuite_payload(tx))
-            record = writer.get(order_id)
     except Invalid:
         if metrics:
             metrics.submissions.labels("refused_at_approval").inc()
         raise
-    except NetSuiteError as error:
-        _record_failure(db, scope, tx.id, attempt, str(error))
-        if metrics:
-            metrics.submissions.labels("failed").inc()
-        raise SubmissionFailed(f"NetSuite did not take the order: {error}. It can be approved again (retry).",
-                               get(db, scope, tx.id)) from error
     finally:
         writer.close()
-    _record_success(db, scope, tx.id, str(record["id"]), record.get("tranId"), found_existing)
+    _record_success(db, scope, tx.id, str(record["id"]), record.get("tranId"), found_existing, after_error=failure)
     if metrics:
         metrics.submissions.labels("found_existing" if found_existing else "created").inc()
     result = get(db, scope, tx.id)
@@ -927,7 +1047,10 @@ def _recheck_at_approval(db: Database, scope: Scope, tx: Transaction, attempt: i
     raise Invalid(message, get(db, scope, tx.id))
 
 
-def _record_failure(db: Database, scope: Scope, tx_id: str, attempt: int, error: str) -> None:
+def _record_failure(db: Database, scope: Scope, tx_id: str, attempt: int, error: str,
+                    in_netsuite: bool | None = False) -> None:
+    """A failed submission; ``in_netsuite``: False when NetSuite was asked and has no order under the external
+    id, None when that is not known (the look-up failed too)."""
     with db.session() as session:
         session.execute(
             _update().where(Transaction.id == tx_id, Transaction.status == SUBMITTING,
@@ -935,13 +1058,15 @@ def _record_failure(db: Database, scope: Scope, tx_id: str, attempt: int, error:
             .values(status=FAILED, last_error=error[:2000], **NO_LEASE, updated_at=utcnow(),
                     version=Transaction.version + 1)
         )
-        audit(session, scope, "submit_failed", tx_id, {"attempt": attempt, "error": error[:2000]})
+        audit(session, scope, "submit_failed", tx_id, {"attempt": attempt, "error": error[:2000],
+                                                       "in_netsuite": in_netsuite})
         session.commit()
 
 
 def _record_success(db: Database, scope: Scope, tx_id: str, netsuite_id: str, number: str | None,
-                    found_existing: bool) -> None:
-    """Record what NetSuite answered. (Tests replace this to simulate a crash between sending and recording.)"""
+                    found_existing: bool, after_error: str | None = None) -> None:
+    """Record what NetSuite answered (``after_error``: the failure after which the look-up found the order).
+    (Tests replace this to simulate a crash between sending and recording.)"""
     now = utcnow()
     with db.session() as session:
         session.execute(
@@ -949,8 +1074,10 @@ def _record_success(db: Database, scope: Scope, tx_id: str, netsuite_id: str, nu
             .values(status=SUBMITTED, netsuite_id=netsuite_id, netsuite_number=number, submitted_at=now,
                     **NO_LEASE, last_error=None, updated_at=now, version=Transaction.version + 1)
         )
-        audit(session, scope, "submitted", tx_id, {"netsuite_id": netsuite_id, "netsuite_number": number,
-                                                   "found_existing": found_existing})
+        detail = {"netsuite_id": netsuite_id, "netsuite_number": number, "found_existing": found_existing}
+        if after_error:
+            detail["found_after_error"] = after_error[:2000]
+        audit(session, scope, "submitted", tx_id, detail)
         session.commit()
 
 

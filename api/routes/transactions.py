@@ -84,10 +84,11 @@ def approve_transaction(request: Request, scope: WriteScope, transaction_id: TxI
     return run_write(action)
 
 
-@router.post("/{transaction_id}/reject", summary="Reject a draft or a failed submission")
+@router.post("/{transaction_id}/reject",
+             summary="Reject a draft or a failed submission (an order NetSuite has after all is closed there)")
 def reject_transaction(request: Request, scope: WriteScope, transaction_id: TxId, body: RejectIn | None = None):
     return run_write(lambda: writepath.reject(request.app.state.db, scope, transaction_id,
-                                              body.reason if body else None))
+                                              body.reason if body else None, settings=request.app.state.settings))
 
 
 @router.get("/{transaction_id}/pdf", summary="The draft as a PDF", response_class=Response,

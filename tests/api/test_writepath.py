@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import math
 import os
 import signal
@@ -329,6 +330,108 @@ def test_a_lease_is_kept_while_its_holder_lives_and_taken_over_at_once_when_it_i
     taken = rep.post(f"/api/v1/transactions/{other['id']}/approve")
     assert taken.status_code == 200 and taken.json()["status"] == "submitted", taken.text
     assert len(orders_with_external_id(emulators, other["external_id"])) == 1
+
+
+def approve_where_the_read_back_fails(api, rep, tx: dict, emulators, then: str) -> dict:
+    """Approve in a process of its own in which NetSuite (the emulator, by its fault injection over HTTP)
+    starts failing the moment the upsert has gone through, so the read-back fails; ``then``: "recovers" (the
+    faults are off again before the write path looks the order up) or "stays down"."""
+    code = textwrap.dedent(f"""
+        import json
+        import httpx
+        from api import writepath
+        from api.db import get_database
+        from api.security import Scope
+        from scc.config import get_settings
+
+        def faults(**plan):
+            httpx.post({emulators.netsuite_root + "/__admin/faults"!r}, json=plan, trust_env=False).raise_for_status()
+
+        upsert, get = writepath.NetSuiteWriter.upsert, writepath.NetSuiteWriter.get
+
+        def upsert_then_fail(self, *args, **kwargs):
+            order_id = upsert(self, *args, **kwargs)
+            faults(error_rate=1.0, seed=5)  # the order is in NetSuite; its read-back gets 500s
+            return order_id
+
+        def read_back(self, *args, **kwargs):
+            try:
+                return get(self, *args, **kwargs)
+            finally:
+                if {then!r} == "recovers":
+                    faults(error_rate=0.0)
+
+        writepath.NetSuiteWriter.upsert, writepath.NetSuiteWriter.get = upsert_then_fail, read_back
+        scope = Scope(user={rep.scope.user!r}, role="sales_rep", rep_id={rep.scope.rep_id!r},
+                      territory={rep.scope.territory!r})
+        try:
+            result = writepath.approve(get_database(), scope, {tx['id']!r}, get_settings()).transaction
+            print(json.dumps({{"status": 200, "transaction": result}}))
+        except writepath.WriteError as error:
+            print(json.dumps({{"status": error.status, "detail": error.message, "transaction": error.transaction}}))
+    """)
+    env = {**os.environ, "SCC_APP_DATABASE_URL": api.database_url, "SCC_API_NETSUITE_RETRIES": "1"}
+    process = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr[-2000:]
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def netsuite_status(emulators, order_id) -> str:
+    return netsuite_row(emulators, "transaction", "id = ?", (int(order_id),))[0]["status"]
+
+
+def test_a_failed_approval_that_reached_netsuite_is_never_forgotten(api, rep, disney, emulators, clean_faults):
+    """Issue 25.2: the upsert went through, the read-back failed. The write path looks the order up by its
+    external id before it answers: found, the transaction is submitted (not "NetSuite did not take it");
+    not known (NetSuite down), it says so, and a rejection asks NetSuite first and closes the order there,
+    or, when NetSuite will not close it, records the order it is and refuses."""
+    tx = draft(rep, disney)
+    answer = approve_where_the_read_back_fails(api, rep, tx, emulators, then="recovers")
+    (order,) = orders_with_external_id(emulators, tx["external_id"])
+    assert answer["status"] == 200, answer
+    assert answer["transaction"]["status"] == "submitted"
+    assert answer["transaction"]["netsuite"] == {"id": str(order["id"]), "number": order["tranid"]}
+    trail = rep.get(f"/api/v1/transactions/{tx['id']}").json()["audit"]
+    assert [a["action"] for a in trail] == ["create", "approve", "send", "submitted"]
+    assert "NetSuite answered 500" in trail[-1]["detail"]["found_after_error"]
+
+    # NetSuite stays down after the upsert: the answer says the order may be there, and so does the record
+    tx = draft(rep, disney)
+    answer = approve_where_the_read_back_fails(api, rep, tx, emulators, then="stays down")
+    assert answer["status"] == 502 and "Whether NetSuite has the order is not known" in answer["detail"], answer
+    (order,) = orders_with_external_id(emulators, tx["external_id"])
+    shown = rep.get(f"/api/v1/transactions/{tx['id']}").json()
+    assert shown["status"] == "failed" and "not known" in shown["last_error"]
+    # a rejection while NetSuite cannot be asked rejects nothing
+    refused = rep.post(f"/api/v1/transactions/{tx['id']}/reject", json={"reason": "customer cancelled"})
+    assert refused.status_code == 502 and "nothing was rejected" in refused.json()["detail"], refused.text
+    assert refused.json()["transaction"]["status"] == "failed"
+    assert netsuite_status(emulators, order["id"]) == "B"  # pending fulfilment, its stock committed
+    clean_faults.reset_faults()
+    # NetSuite back: the rejection finds the order and closes it in NetSuite through its API
+    rejected = rep.post(f"/api/v1/transactions/{tx['id']}/reject", json={"reason": "customer cancelled"})
+    assert rejected.status_code == 200, rejected.text
+    body = rejected.json()
+    assert body["status"] == "rejected" and body["netsuite_closed_at"]
+    assert body["netsuite"] == {"id": str(order["id"]), "number": order["tranid"]}
+    assert netsuite_status(emulators, order["id"]) == "H"  # closed, in NetSuite's own store
+    assert [a["action"] for a in body["audit"]][-3:] == ["reject_refused", "closed_in_netsuite", "reject"]
+    assert rep.post(f"/api/v1/transactions/{tx['id']}/approve").status_code == 409
+    assert len(orders_with_external_id(emulators, tx["external_id"])) == 1
+
+    # an order NetSuite will not close (billed meanwhile): the rejection is refused, the order recorded
+    tx = draft(rep, disney)
+    answer = approve_where_the_read_back_fails(api, rep, tx, emulators, then="stays down")
+    assert answer["status"] == 502, answer
+    clean_faults.reset_faults()
+    (order,) = orders_with_external_id(emulators, tx["external_id"])
+    emulators.admin("netsuite", "PATCH", f"records/transaction/{order['id']}", {"status": "G"})
+    refused = rep.post(f"/api/v1/transactions/{tx['id']}/reject")
+    assert refused.status_code == 409, refused.text
+    assert f"the order is in NetSuite as {order['tranid']}" in refused.json()["detail"]
+    shown = rep.get(f"/api/v1/transactions/{tx['id']}").json()
+    assert shown["status"] == "submitted" and shown["netsuite"] == {"id": str(order["id"]), "number": order["tranid"]}
+    assert netsuite_status(emulators, order["id"]) == "G"
 
 
 def test_rejected_drafts_stay_rejected_and_finance_cannot_write(api, rep, disney):
