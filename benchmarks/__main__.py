@@ -17,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.common import RESULTS_DIR, SCALES_VARIABLE, machine_description, render_results
 
-BENCHMARKS = ["generation", "emulators", "ingestion", "cursor_overlap", "marts", "agents", "guard", "heldout", "api", "freshness", "dashboard",
+BENCHMARKS = ["generation", "emulators", "ingestion", "cursor_overlap", "marts", "agents", "guard", "heldout", "api", "mcp", "freshness", "dashboard",
               "insights"]
 
 
