@@ -168,6 +168,14 @@ def test_metrics_pages_errors_and_the_audit_log_over_http(api, marts):
                 offset = page["next_offset"]
             assert seen == expected
 
+            # an answer's long table too: the next page of the same answer, from the conversation
+            first = await call(client, "ask", question="show me the orders")
+            assert first["returned"] == 50 and first["next_offset"] == 50, first["total_rows"]
+            second = await call(client, "ask", question="show me the orders", conversation_id=first["conversation_id"],
+                                offset=50)
+            assert second["offset"] == 50 and second["rows"] and second["rows"][0] != first["rows"][0]
+            assert second["total_rows"] == first["total_rows"] and second["conversation_id"] == first["conversation_id"]
+
             # refusals and mistakes come back as MCP errors with a plain message
             assert "unknown metric" in await refused(client, "query_metrics", metrics=["no_such_metric"])
             message = await refused(client, "run_sql", sql="DROP TABLE marts.fct_orders")
@@ -249,3 +257,13 @@ def test_stdio_serves_the_callers_scope(api, marts, emulators):
             assert netsuite_orders(emulators, f"scc-{draft['transaction_id']}") == []
 
     asyncio.run(session())
+
+
+def test_stdio_without_an_identity_says_so_in_one_line(tmp_path):
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "SCC_MCP_TOKEN"}
+    done = subprocess.run([sys.executable, "-m", "scc", "mcp"], env=env, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "SCC_MCP_TOKEN" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""  # stdout is the protocol's

@@ -390,8 +390,12 @@ export function createAssistant(ctx) {
       return `<p class="result" data-netsuite-number="${esc(tx.netsuite.number)}" data-netsuite-id="${esc(tx.netsuite.id)}">
         Sent to NetSuite: sales order <strong>${esc(tx.netsuite.number)}</strong> (internal id ${esc(tx.netsuite.id)}).</p>`;
     }
+    if (tx.status === "rejected" && tx.netsuite_closed_at) {
+      return `<p class="result bad">Rejected; ${tx.netsuite?.number ? `order <strong>${esc(tx.netsuite.number)}</strong>` : "its order"} was closed in NetSuite.</p>`;
+    }
     if (tx.status === "rejected") return `<p class="result bad">Rejected; nothing was sent to NetSuite.</p>`;
-    if (tx.status === "failed") return `<p class="result bad">NetSuite did not take it: ${esc(tx.last_error || message || "unknown error")}. You can try again.</p>`;
+    // the write path's own words: it says whether NetSuite has the order, does not, or cannot be asked
+    if (tx.status === "failed") return `<p class="result bad">${esc(String(tx.last_error || message || "The order was not sent").replace(/\.$/, ""))}. You can try again.</p>`;
     if (message) return `<p class="result bad">${esc(message)}</p>`;
     if (!tx.valid) return `<p class="result bad">Fix the failed checks before approving.</p>`;
     return "";
