@@ -153,14 +153,24 @@ class Digest:
 # --- building ---------------------------------------------------------------------------------------------------
 
 
+def last_business_day(today: dt.date) -> dt.date:
+    """The last working day before ``today``: Friday for a Monday (a weekend has next to no orders)."""
+    day = today - DAY
+    while day.weekday() >= 5:
+        day -= DAY
+    return day
+
+
 def periods(kind: str, today: dt.date) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
-    """The digest's period (complete days up to yesterday) and the one it is compared with: yesterday against
-    the same weekday a week before (daily); the last 7 days against the 7 before (weekly)."""
+    """The digest's period (complete days) and the one it is compared with: the last business day against the
+    same weekday a week before (daily: on a Monday, Friday against the Friday before, never a Sunday); the last
+    7 days against the 7 before (weekly)."""
     if kind not in KINDS:
         raise DigestError(f"a digest is daily or weekly, not {kind!r}")
-    end = today - DAY
     if kind == "daily":
+        end = last_business_day(today)
         return (end, end), (end - 7 * DAY, end - 7 * DAY)
+    end = today - DAY
     return (end - 6 * DAY, end), (end - 13 * DAY, end - 7 * DAY)
 
 

@@ -210,3 +210,11 @@ def test_a_digest_goes_over_starttls_and_an_untrusted_certificate_is_refused(pla
     result = send_digests("daily", settings=settings)
     assert result["sent"] == [CEO] and [m["to"] for m in smtp_starttls.messages] == [[CEO]]
     assert smtp_starttls.messages[0]["tls"], "the message travelled in the clear"
+
+
+@pytest.mark.parametrize("today, day", [("2026-12-07", "2026-12-04"), ("2026-12-08", "2026-12-07"),
+                                        ("2026-12-06", "2026-12-04"), ("2026-12-12", "2026-12-11")])
+def test_the_daily_digest_reports_the_last_business_day(today, day):
+    (start, end), (before, before_end) = periods("daily", dt.date.fromisoformat(today))
+    assert start == end == dt.date.fromisoformat(day) and end.weekday() < 5
+    assert before == before_end == end - dt.timedelta(days=7)
