@@ -39,7 +39,7 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from pipelines.progress import SyncProgress
-from pipelines.run import DATASETS, SOURCES, build_source, pipeline_for
+from pipelines.run import DATASETS, SOURCES, build_source, finish_pending_packages, pipeline_for
 from scc.config import PROJECT_ROOT, Settings, get_settings, temporary_environment
 
 WAREHOUSE_POOL = "warehouse"  # every step that writes the warehouse; dagster.yaml allows one at a time
@@ -148,10 +148,14 @@ def make_dlt_assets(source: str):
         dlt_lib.config["extract.next_item_mode"] = "fifo"  # one object at a time (see pipelines/run.py)
         progress = SyncProgress(source)
         started = time.perf_counter()
+        pipeline = pipeline_for(source, current)
+        # What a killed or failed run extracted is loaded first, then this run reads (pipelines/run.py).
+        if resumed := finish_pending_packages(pipeline):
+            context.log.info(f"finished {len(resumed)} load package(s) an interrupted sync had left: {resumed}")
         for result in dlt.run(
             context=context,
             dlt_source=build_source(source, current, progress),
-            dlt_pipeline=pipeline_for(source, current),
+            dlt_pipeline=pipeline,
             dagster_dlt_translator=translator,
             loader_file_format=_loader_file_format(current),
         ):

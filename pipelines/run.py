@@ -19,6 +19,8 @@ class SyncResult:
     progress: SyncProgress
     seconds: float
     loaded_rows: dict[str, int] = field(default_factory=dict)
+    # Load packages an interrupted sync had left (killed, or failed after extracting), finished first.
+    resumed_packages: list[str] = field(default_factory=list)
 
 
 def pipeline_for(source: str, settings: Settings | None = None):
@@ -51,6 +53,24 @@ def build_source(source: str, settings: Settings, progress: SyncProgress, only: 
     raise ValueError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
 
 
+def finish_pending_packages(pipeline) -> list[str]:
+    """Normalise and load the packages an earlier run extracted but did not load (a sync killed or failed
+    after its extract), and return their load ids.
+
+    Called before every run: dlt's ``run`` does finish them itself, but then returns *without extracting*
+    ("The data you passed to the run function will not be extracted"), so the sync after a crash would
+    load the old package, read nothing new and report success with the warehouse behind.
+    """
+    if not pipeline.has_pending_data:
+        return []
+    packages = sorted({*pipeline.list_extracted_load_packages(), *pipeline.list_normalized_load_packages()})
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    if pipeline.list_normalized_load_packages():
+        pipeline.load().raise_on_failed_jobs()
+    return packages
+
+
 def sync(
     source: str,
     *,
@@ -70,6 +90,7 @@ def sync(
     # invalidates the oldest mid-read.
     dlt.config["extract.next_item_mode"] = "fifo"
     pipeline = pipeline_for(source, settings)
+    resumed = finish_pending_packages(pipeline)
     info = pipeline.run(
         build_source(source, settings, progress, only),
         refresh="drop_sources" if full_refresh else None,
@@ -86,4 +107,4 @@ def sync(
             for table, rows in trace.last_normalize_info.row_counts.items()
             if not table.startswith("_dlt")
         }
-    return SyncResult(source, progress, time.perf_counter() - started, counts)
+    return SyncResult(source, progress, time.perf_counter() - started, counts, resumed)

@@ -307,6 +307,8 @@ def sync(
             failed = True
     if results:
         console.print(_sync_summary(results))
+        for note in _resumed_notes(results):
+            console.print(note, soft_wrap=True)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -387,6 +389,19 @@ def _sync_summary(results) -> Table:
         table.add_row(result.source, "[bold]total", f"[bold]{result.progress.total_rows:,}", "",
                       f"[bold]{sum(result.loaded_rows.values()):,}", f"[bold]{result.seconds:.1f}", end_section=True)
     return table
+
+
+def _resumed_notes(results) -> list[str]:
+    """What a sync finished for an earlier one (killed or failed after extracting) before its own read."""
+    return [
+        f"{result.source}: first finished {_plural(len(result.resumed_packages), 'load package')} an interrupted "
+        "sync had left, then read what changed since"
+        for result in results if result.resumed_packages
+    ]
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _table_name(resource: str) -> str:

@@ -154,34 +154,53 @@ def test_sync_under_faults_completes_and_is_exact(clean_faults):
     assert sum(r.progress.requests for r in results) > 0
 
 
-def _run_sync_until_killed(emulators, after_requests: int) -> None:
-    """Start `scc sync all --full-refresh` as a user would and SIGKILL it mid-run."""
-    emulators.admin("salesforce", "POST", "reset-stats")
-    emulators.admin("netsuite", "POST", "reset-stats")
-    process = subprocess.Popen([sys.executable, "-m", "scc", "sync", "all", "--full-refresh"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
+def _run_sync_killed_in(phase: str, source: str, tmp_path) -> None:
+    """Start `scc sync all --full-refresh` as a user would and SIGKILL it once ``source``'s sync is in
+    ``phase`` (tests/pipelines/killpoint.py stops it there)."""
+    marker = tmp_path / f"stopped-{phase}-{source}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.pipelines.killpoint", phase, source, str(marker), "sync", "all", "--full-refresh"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 180
     try:
-        while time.monotonic() < deadline:
-            served = sum(emulators.admin(v, "GET", "stats")["total_requests"] for v in ("salesforce", "netsuite"))
-            if served >= after_requests or process.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert process.poll() is None, "the sync finished before it could be killed; kill earlier"
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert process.poll() is None, f"the sync ended before its {phase} phase: {process.stderr.read()[-2000:]}"
+        assert marker.exists(), f"the sync of {source} did not reach its {phase} phase in time"
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
-@pytest.mark.parametrize("after_requests", [12, 40], ids=["mid-salesforce", "mid-netsuite"])
-def test_sync_killed_mid_run_resumes_exactly(clean_faults, after_requests):
-    emulators = clean_faults
-    emulators.set_faults(latency_ms=15)  # slow enough to be caught mid-page
-    _run_sync_until_killed(emulators, after_requests)
-    emulators.reset_faults()
+def _change_both_stores(emulators, label: str) -> None:
+    """Changes made after the crash, which the one following sync must also bring."""
+    sf, ns = emulators.salesforce_store, emulators.netsuite_store
+    account_id = store_value(sf, 'SELECT "Id" FROM "Account" WHERE "IsDeleted" = 0 ORDER BY "Id" LIMIT 1 OFFSET 3')
+    owner_id = store_value(sf, 'SELECT "OwnerId" FROM "Account" WHERE "Id" = ?', (account_id,))
+    order_id = store_value(ns, "SELECT id FROM \"transaction\" WHERE type = 'SalesOrd' ORDER BY id DESC LIMIT 1")
+    emulators.admin("salesforce", "PATCH", f"records/Account/{account_id}", {"Name": f"Renamed after {label}"})
+    emulators.admin("salesforce", "POST", "records/Opportunity", {
+        "Name": f"Deal after {label}", "AccountId": account_id, "OwnerId": owner_id, "StageName": "Prospecting",
+        "Amount": 4321.0, "CloseDate": "2026-08-31"})
+    emulators.admin("netsuite", "PATCH", f"records/transaction/{order_id}", {"memo": f"after {label}"})
+
+
+@pytest.mark.parametrize("phase, source", [("extract", "salesforce"), ("normalize", "netsuite"),
+                                           ("load", "salesforce"), ("load", "netsuite")],
+                         ids=["extract-salesforce", "normalize-netsuite", "load-salesforce", "load-netsuite"])
+def test_sync_killed_in_any_phase_is_exact_after_one_sync(emulators, tmp_path, phase, source):
+    """kill -9 while extracting, normalising or loading; the stores change meanwhile; exactly one `scc sync`
+    then finishes what the killed sync left, reads what changed, and says so."""
+    _run_sync_killed_in(phase, source, tmp_path)
+    left = pipeline_for(source).has_pending_data
+    assert left == (phase != "extract"), "a package is pending exactly when the kill came after the extract"
+    _change_both_stores(emulators, f"a kill in {phase}")
     result = subprocess.run([sys.executable, "-m", "scc", "sync", "all"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     check_exact(emulators)
+    note = f"{source}: first finished 1 load package an interrupted sync had left, then read what changed since"
+    assert (note in result.stdout) == left, result.stdout
+    assert not pipeline_for(source).has_pending_data
 
 
 def test_the_same_pipelines_load_into_postgresql(emulators, postgres_url, monkeypatch):
