@@ -324,7 +324,8 @@ def _figure(column: str, value) -> str:
 
 # --- shares -----------------------------------------------------------------------------------------------
 
-SHARE = re.compile(r"\b(?:what|which)?\s*(share|percent(?:age)?|proportion|fraction|portion|pct)\b|%\s+of\b", re.I)
+SHARE = re.compile(r"\b(?:what|which)?\s*(share|percent(?:age)?|proportion|fraction|portion|pct)\b|%\s+of\b|"
+                   r"\bhow much of\b(?=.*\b(?:comes?|came|is|was|are|were)\s+(?:from|in|with|for)\b)", re.I)
 SHARE_SUBJECTS = ("customers", "regions", "territories", "reps", "categories", "products", "industries", "stages")
 
 
@@ -332,6 +333,7 @@ SHARE_SUBJECTS = ("customers", "regions", "territories", "reps", "categories", "
 class Share:
     subjects: list[str]            # the Entities attributes that make the part ("customers", "order_status")
     words: tuple[str, ...]
+    by_group: bool = False         # "share of pipeline by territory": each group's share of their total
 
 
 def find_share(text: str, entities) -> Share | None:
@@ -341,11 +343,14 @@ def find_share(text: str, entities) -> Share | None:
     if not m:
         return None
     subjects = [attr for attr in SHARE_SUBJECTS if getattr(entities, attr)]
-    if entities.order_status is not None:
-        subjects.append("order_status")
+    subjects += [attr for attr in ("order_status", "invoice_status", "deal_state", "health", "forecast")
+                 if getattr(entities, attr) not in (None, [])]
+    if entities.amount_min is not None or entities.amount_max is not None:
+        subjects.append("amounts")
+    words = tuple(w for w in ((m.group(1) or m.group(0).split()[0]),) if w)
     if not subjects:
-        return None
-    return Share(subjects, tuple(w for w in (m.group(1) or m.group(0).split()[0],) if w))
+        return Share([], words, by_group=True) if entities.group_by else None
+    return Share(subjects, words)
 
 
 def whole_of(entities, share: Share):
@@ -357,20 +362,76 @@ def whole_of(entities, share: Share):
     for attr in share.subjects:
         if attr == "order_status":
             copy.order_status = ("any", "any")
+        elif attr == "deal_state":  # "what fraction of deals did we win": of the deals closed
+            copy.deal_state = "closed" if entities.deal_state in ("won", "lost") else None
+        elif attr == "invoice_status":
+            copy.invoice_status = None
+        elif attr == "amounts":
+            copy.amount_min = copy.amount_max = None
         else:
             setattr(copy, attr, [])
     return copy
+
+
+ADDITIVE = re.compile(r"rate|ratio|share|avg|average|median|percent|pct|days|probability|attainment", re.I)
+
+
+def share_by_group(question: str, answer):
+    """Each group's share of the groups' total, beside each additive figure of a breakdown (an amount, a
+    count; never a rate or an average, whose total means nothing). None when the breakdown has none."""
+    from agents.answer import Answer
+
+    if not (answer.ok and answer.rows and answer.columns):
+        return None
+    numeric = [i for i, column in enumerate(answer.columns)
+               if not ADDITIVE.search(column) and all(isinstance(r[i], (int, float)) and not isinstance(r[i], bool)
+                                                       or r[i] is None for r in answer.rows)
+               and any(r[i] is not None for r in answer.rows)]
+    labels = [i for i in range(len(answer.columns)) if i not in numeric]
+    if not numeric or not labels or answer.truncated:
+        return None
+    totals = {i: sum(float(r[i] or 0) for r in answer.rows) for i in numeric}
+    if not all(totals.values()):
+        return None
+    measure = _measure_column([answer.columns[i] for i in numeric], answer.columns[labels[0]], question)
+    named = [answer.columns.index(measure)] if measure else numeric[:1]
+    columns = list(answer.columns) + [f"share_of_{answer.columns[i]}" for i in named]
+    rows = [list(r) + [float(r[i] or 0) / totals[i] for i in named] for r in answer.rows]
+    first = named[0]
+    rows.sort(key=lambda r: -(r[len(answer.columns)] or 0))
+    top = ", ".join(f"{r[labels[0]]} {r[len(answer.columns)]:.1%}" for r in rows[:5])
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    text = (f"{answer.text.split(':')[0]}, each as a share of the total "
+            f"({_figure(answer.columns[first], totals[first])}): {top}{more}.")
+    return Answer(question=question, text=text, columns=columns, rows=rows, path=answer.path, agent=answer.agent,
+                  intent=f"{answer.intent}.share", metrics=answer.metrics, entities=answer.entities,
+                  sql=answer.sql, follow_ups=answer.follow_ups[:3], chart=None)
+
+
+def _paired_columns(part: list[str], whole: list[str]) -> list[tuple[int, int]]:
+    """Which figure of the whole each figure of the part is a share of: the same column, else the one of the
+    same kind ("won_opportunities" of "closed_opportunities", "won_amount" of "closed_amount")."""
+    pairs = []
+    for i, column in enumerate(part):
+        if column in whole:
+            pairs.append((i, whole.index(column)))
+            continue
+        kind = column.lower().split("_")[-1]
+        same = [j for j, other in enumerate(whole) if other.lower().split("_")[-1] == kind]
+        if len(same) == 1:
+            pairs.append((i, same[0]))
+    return pairs
 
 
 def share_answer(question: str, share: Share, part, whole):
     """The part, the whole and the share, for each figure both answers give."""
     from agents.answer import Answer
 
-    if not (part.ok and whole.ok and len(part.rows) == 1 and len(whole.rows) == 1 and part.columns == whole.columns):
+    if not (part.ok and whole.ok and len(part.rows) == 1 and len(whole.rows) == 1):
         return None
     rows, bits = [], []
-    for i, column in enumerate(part.columns):
-        a, b = part.rows[0][i], whole.rows[0][i]
+    for i, j in _paired_columns(part.columns, whole.columns):
+        column, a, b = part.columns[i], part.rows[0][i], whole.rows[0][j]
         if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and b:
             rows.append([column, a, b, a / b])
             bits.append(f"{column}: {_figure(column, a)} of {_figure(column, b)}, {a / b:.1%}")

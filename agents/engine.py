@@ -19,8 +19,8 @@ import time
 from agents.answer import Answer
 from agents.base import AgentContext
 from agents.catalog import get_catalog
-from agents.compose import (MEASURE_WORDS, compare_answers, find_comparison, find_share, share_answer, side_label,
-                            whole_of, without_side)
+from agents.compose import (MEASURE_WORDS, compare_answers, find_comparison, find_share, share_answer,
+                            share_by_group, side_label, whole_of, without_side)
 from agents.conversations import check_owner, default_store
 from agents.entities import Vocabulary, load_vocabulary
 from agents.errors import AgentError, QueryFailed, Refusal
@@ -237,6 +237,17 @@ def answer_share(route: Route, share, context: AgentContext, corrections) -> Ans
     """"What share of bookings comes from Disney?": the part and the whole answered, and divided."""
     # A share is of a figure: "what percent of orders are cancelled" asks how many, not for the list.
     text = route.text if re.search(MEASURE_WORDS["money"], route.text, re.I) else f"how many {route.text}"
+    if share.by_group:  # "share of pipeline by territory": the breakdown, each group's share beside it
+        answer = answer_route(Route(text=text, agent=route.agent, entities=route.entities, scores=route.scores,
+                                    composed=list(share.words)), context, corrections)
+        combined = share_by_group(route.text, answer)
+        if combined is None:
+            return answer if not answer.ok else Answer(
+                question=route.text, text="I can give each group's share of an amount or a count, not of this "
+                "figure: ask for the breakdown on its own.", path="planner", agent=route.agent, intent="clarify",
+                error="clarify")
+        combined.reading = answer.reading
+        return combined
     part_route = Route(text=text, agent=route.agent, entities=route.entities, scores=route.scores,
                        composed=list(share.words))
     whole_route = Route(text=text, agent=route.agent, entities=whole_of(route.entities, share),

@@ -77,7 +77,8 @@ INVOICE_PAID = r"\bpaid invoices?\b"
 DEAL_WON = r"\b(won|wins|win|winning|closed[- ]won)\b"
 DEAL_LOST = r"\b(lost|losses|lose|closed[- ]lost)\b"
 DEAL_OPEN = r"\bopen (deals?|opportunit\w+|pipeline)\b"
-DEAL_CLOSED = r"\bclosed (deals?|opportunit\w+)\b"
+DEAL_CLOSED = (r"\bclosed (deals?|opportunit\w+)\b|\b(deals?|opportunit\w+) (did |have |has )?(we |i |they |you )?"
+               r"closed\b|\b(did|have) (we|i|they|you) close\b")
 MINE = r"\b(my|mine|i|me)\b"
 # The patterns above, as the reading of a question consumes them (agents.reading).
 STATE_PATTERNS = (INVOICE_OVERDUE, INVOICE_OPEN, INVOICE_PAID, DEAL_WON, DEAL_LOST, DEAL_OPEN, DEAL_CLOSED, MINE)

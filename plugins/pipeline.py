@@ -31,6 +31,8 @@ METRIC_SQL = {
     "won_amount": ("Deals won", "count(*) AS won_opportunities, sum(p.amount) AS won_amount", "p.is_won"),
     "lost_opportunities": ("Deals lost", "count(*) AS lost_opportunities, sum(p.amount) AS lost_amount",
                            "p.is_closed AND NOT p.is_won"),
+    "closed_opportunities": ("Deals closed", "count(*) AS closed_opportunities, sum(p.amount) AS closed_amount",
+                             "p.is_closed"),
 }
 
 
@@ -95,8 +97,8 @@ class PipelineAgent(Agent):
         count = has_word(q, r"\bhow many\b|\bnumber of\b|\bcount\b")
         how_much = has_word(q, r"\bhow much\b|\btotal\b|\bvalue\b|\bworth\b|\bsum\b")
         listing = has_word(q, r"\bshow\b|\blist\b|\bwhich\b|\bwhat are\b|\bgive me\b|\btop\b|\blargest\b|\bbiggest\b")
-        if state in ("won", "lost") and not listing:
-            metric = "won_amount" if state == "won" else "lost_opportunities"
+        if state in ("won", "lost", "closed") and not listing:
+            metric = {"won": "won_amount", "lost": "lost_opportunities", "closed": "closed_opportunities"}[state]
             return self._metric(route, ctx, metric)
         if state in ("won", "lost"):
             cond = "p.is_won" if state == "won" else "p.is_closed AND NOT p.is_won"
@@ -141,7 +143,8 @@ class PipelineAgent(Agent):
         metrics = {"won_amount": ["won_opportunities", "won_amount"], "open_pipeline": ["open_pipeline", "open_opportunities"],
                    "lost_opportunities": ["lost_opportunities"]}.get(metric, [metric])
         mq = None
-        if ents.amount_min is None and ents.amount_max is None and not ents.forecast and metric != "lost_opportunities":
+        if ents.amount_min is None and ents.amount_max is None and not ents.forecast and \
+                metric not in ("lost_opportunities", "closed_opportunities"):
             filters = metric_filters(ents, "opportunity", allow=("time", "customers", "reps", "territories", "regions",
                                                                  "industries", "stages"))
             if filters is not None and not ents.products:

@@ -167,6 +167,15 @@ def test_follow_ups_shift_regroup_and_leave_out(synthetic, store):
     ("What proportion of bookings is from the West?",
      "SELECT sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled' AND region = 'West'",
      "SELECT sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled'"),
+    ("what fraction of deals did we win?",
+     "SELECT count(*) FROM marts.fct_opportunities WHERE is_won",
+     "SELECT count(*) FROM marts.fct_opportunities WHERE is_closed"),
+    ("how much of our bookings comes from the West?",
+     "SELECT sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled' AND region = 'West'",
+     "SELECT sum(total_amount) FROM marts.fct_orders WHERE status <> 'cancelled'"),
+    ("what share of orders are over $100K?",
+     "SELECT count(*) FROM marts.fct_orders WHERE status <> 'cancelled' AND total_amount >= 100000",
+     "SELECT count(*) FROM marts.fct_orders WHERE status <> 'cancelled'"),
 ])
 def test_shares_divide_the_part_by_the_whole(synthetic, store, question, part_sql, whole_sql):
     answer = ask(question, Scope.all(), settings=synthetic, store=store)
@@ -175,6 +184,23 @@ def test_shares_divide_the_part_by_the_whole(synthetic, store, question, part_sq
     shares = {round(float(r[3]), 6) for r in answer.rows}
     assert round(float(part) / float(whole), 6) in shares, (answer.text, answer.rows)
     assert "%" in answer.text and answer.intent.endswith(".share")
+
+
+def test_share_of_pipeline_by_territory_gives_each_territory_its_share(synthetic, store):
+    answer = ask("share of pipeline by territory", Scope.all(), settings=synthetic, store=store)
+    expected = dict(gold(synthetic, "SELECT territory, sum(amount) / (SELECT sum(amount) FROM marts.fct_opportunities "
+                                    "WHERE NOT is_closed) FROM marts.fct_opportunities WHERE NOT is_closed GROUP BY 1"))
+    share = column(answer, "share_of_open_pipeline")
+    got = {r[column(answer, "territory")]: round(r[share], 6) for r in answer.rows}
+    assert got == {k: round(float(v), 6) for k, v in expected.items()}
+    assert answer.intent.endswith(".share") and not answer.reading["unused"]
+
+
+def test_how_many_deals_did_we_close_counts_the_closed_ones(synthetic, store):
+    answer = ask("how many deals did we close this quarter?", Scope.all(), settings=synthetic, store=store)
+    (n,), = gold(synthetic, "SELECT count(*) FROM marts.fct_opportunities WHERE is_closed AND close_date BETWEEN "
+                            "'2026-04-01' AND '2026-06-30'")
+    assert n > 0 and answer.rows[0][column(answer, "closed_opportunities")] == n and not answer.reading["unused"]
 
 
 @pytest.mark.parametrize("question, sql", [
