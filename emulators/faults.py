@@ -5,8 +5,9 @@ A fault plan is a handful of rates and knobs. It can be set at start-up (``SCC_E
 ``POST /__admin/faults`` with a JSON body of the same keys. The same seed gives the same sequence of
 faults for the same sequence of requests, so a failing test can be replayed.
 
-Each emulator asks :meth:`FaultInjector.draw` once per API request and renders the fault in its own
-vendor's shape (Salesforce's JSON array of errors, NetSuite's problem+json).
+Each emulator has its own :class:`FaultInjector` (the same plan, its own random draws and counters), asks
+its :meth:`FaultInjector.draw` once per API request and renders the fault in its own vendor's shape
+(Salesforce's JSON array of errors, NetSuite's problem+json).
 """
 
 from __future__ import annotations
@@ -74,8 +75,12 @@ class FaultDecision:
 class FaultInjector:
     """Thread-safe: the emulators serve requests from a thread pool."""
 
-    def __init__(self, plan: FaultPlan | None = None):
+    def __init__(self, plan: FaultPlan | None = None, *, expires_sessions: bool = True):
+        """One per emulator: its own draws and counters. ``expires_sessions`` is False for an emulator
+        without sessions to expire (NetSuite signs every request), so ``expire_session_after`` is not
+        counted there as a fault that never happens."""
         self._lock = threading.Lock()
+        self.expires_sessions = expires_sessions
         self.configure(plan or FaultPlan())
 
     def configure(self, plan: FaultPlan) -> None:
@@ -106,6 +111,7 @@ class FaultInjector:
             latency = (plan.latency_ms + self._rng.random() * plan.latency_jitter_ms) / 1000.0
             if (
                 plan.expire_session_after
+                and self.expires_sessions
                 and not self._session_expiry_done
                 and self.requests_seen > plan.expire_session_after
             ):

@@ -177,20 +177,23 @@ def _live_step_endpoint(live):
     return step
 
 
-def build_apps(settings: Settings, company, faults: FaultInjector):
+def build_apps(settings: Settings, company):
+    """Both emulators' apps, each with its own fault state: the same plan (``SCC_EMULATOR_FAULTS``), its own
+    random draws and counters, so one emulator's requests never count towards the other's faults (an
+    ``expire_session_after`` would otherwise fire on whichever emulator's request came next, or never)."""
     from emulators.netsuite.app import create_app as create_netsuite_app
     from emulators.salesforce.app import create_app as create_salesforce_app
 
+    plan = settings.emulator_faults
     return (
-        create_salesforce_app(company.salesforce, settings, faults),
-        create_netsuite_app(company.netsuite, settings, faults),
+        create_salesforce_app(company.salesforce, settings, FaultInjector(FaultPlan.parse(plan))),
+        create_netsuite_app(company.netsuite, settings, FaultInjector(FaultPlan.parse(plan), expires_sessions=False)),
     )
 
 
 async def serve(settings: Settings, company, *, on_ready=None) -> None:
     """Serve both emulators until SIGINT or SIGTERM; ``on_ready(run_info)`` is called once listening."""
-    faults = FaultInjector(FaultPlan.parse(settings.emulator_faults))
-    salesforce_app, netsuite_app = build_apps(settings, company, faults)
+    salesforce_app, netsuite_app = build_apps(settings, company)
     tls = ensure_tls_files(settings.tls_dir)
     host = settings.emulator_host
     servers = [
