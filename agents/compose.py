@@ -48,17 +48,18 @@ class Ranking:
     n: int | None
     words: tuple[str, ...]  # the question's words this ranking consumed
     by: str = ""            # for items: "date" (most recent, oldest) or "" (the question's measure)
+    soft: bool = False      # "top 5 customers by …": an agent may rank it itself; not applied here is no doubt
 
     def to_dict(self) -> dict:
         return {"dimension": self.dimension, "direction": self.direction, "n": self.n, "words": list(self.words),
-                "by": self.by}
+                "by": self.by, "soft": self.soft}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Ranking | None":
         if not data:
             return None
         return cls(data["dimension"], data["direction"], data.get("n"), tuple(data.get("words") or ()),
-                   data.get("by", ""))
+                   data.get("by", ""), bool(data.get("soft")))
 
 
 # "the largest order last week", "the 3 most recent deals", "our oldest open invoice": rows of a list, ranked
@@ -124,7 +125,7 @@ def find_ranking(text: str, top_n: int | None) -> Ranking | None:
         plural = dim_word.endswith("s") and dim_word not in ("sales",) and dim_word != dimension
         n = None if plural else 1
     words = tuple(w for w in (m.group("ask"), m.group("dim"), m.group("dir"), count and count.group(1)) if w)
-    return Ranking(dimension, direction, n, words)
+    return Ranking(dimension, direction, n, words, soft=m.re is TOP_DIMENSION)
 
 
 MONEY = ("booking", "revenue", "amount", "total", "value", "balance", "due", "pipeline", "sales", "won_amount",

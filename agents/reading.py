@@ -190,7 +190,7 @@ def read(route: Route, agent, vocabulary, today, planner_spans: list, *, answer=
         if why:
             reading.questionable.append((word, why))
     ranking = route.entities.ranking
-    if ranking and not (answer is not None and answer.extra.get("ranked")):
+    if ranking and not ranking.get("soft") and not (answer is not None and answer.extra.get("ranked")):
         reading.questionable.append((" ".join(ranking.get("words") or ()), "a ranking"))
     for name in unknown_names:
         if not any(used[s:e].count(True) for s, e in _phrase_spans(text, name)):

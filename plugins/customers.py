@@ -21,12 +21,14 @@ CUSTOMER_COLUMNS = ("c.customer_name, c.industry, c.territory, c.rep_name, c.hea
 
 
 # Kinds of activity people name, and the condition on fct_activities that selects them.
-ACTIVITY_KINDS = (
-    (r"\bmeetings?\b|\bevents?\b|\bmet\b", "a.activity_type = 'event'"),
-    (r"\bcalls?\b|\bcalled\b|\bphone\b", "lower(a.activity_subtype) = 'call'"),
-    (r"\bemails?\b|\bemailed\b", "lower(a.activity_subtype) IN ('email', 'listemail')"),
-    (r"\btasks?\b|\bto-?dos?\b", "lower(a.activity_subtype) = 'task'"),
+ACTIVITY_KINDS = (  # (words, condition, what the title calls them)
+    (r"\bmeetings?\b|\bevents?\b|\bmet\b", "a.activity_type = 'event'", "meetings"),
+    (r"\bcalls?\b|\bcalled\b|\bphone\b", "lower(a.activity_subtype) = 'call'", "calls"),
+    (r"\bemails?\b|\bemailed\b", "lower(a.activity_subtype) IN ('email', 'listemail')", "emails"),
+    (r"\btasks?\b|\bto-?dos?\b", "lower(a.activity_subtype) = 'task'", "tasks"),
 )
+# Done or not: "completed tasks", "open to-dos" (is_done is Salesforce's IsClosed of a task, past meetings).
+ACTIVITY_DONE = (r"\b(completed|complete|done|finished|closed|held)\b", r"\b(open|outstanding|pending|not done|overdue)\b")
 
 
 # Cohorts by order history (CustomersAgent._cohort).
@@ -46,6 +48,7 @@ class CustomersAgent(Agent):
         r"\bneeds? attention\b|\bhealth\b|\binactive\b|\bdormant\b": 2.5, r"\bconcentration\b|\bherfindahl\b": 3.0,
         r"\bcredit limit\b|\bopen balance\b": 2.5,
         r"\bactivit(y|ies)\b|\bmeetings?\b|\bcalls?\b|\bemails?\b|\bcontacted\b": 2.0,
+        r"\btasks?\b|\bto-?dos?\b|\bfollow-?ups? (logged|done|completed|open)\b": 3.0,
         r"\btell me about\b|\bwho (are|is)\b": 1.0, r"\bhaven'?t ordered\b|\bnot ordered\b": 2.5,
         FIRST_ORDER: 3.0, LAPSED: 3.0,
     }
@@ -270,12 +273,26 @@ class CustomersAgent(Agent):
         conds = entity_filters(ents, "a", "fct_activities", ctx.catalog, date_col="activity_date")
         mart = ctx.catalog.mart("fct_activities")
         subtypes = mart is not None and mart.has("activity_subtype")
-        kinds = [condition if subtypes or "activity_type" in condition else "a.activity_type = 'task'"
-                 for pattern, condition in ACTIVITY_KINDS if has_word(q, pattern)]
-        kinds = list(dict.fromkeys(kinds))
+        found = [(condition if subtypes or "activity_type" in condition else "a.activity_type = 'task'", label)
+                 for pattern, condition, label in ACTIVITY_KINDS if has_word(q, pattern)]
+        kinds = list(dict.fromkeys(condition for condition, _ in found))
         if kinds:  # calls, emails and tasks are Salesforce tasks of a subtype; meetings are events
             conds.append(kinds[0] if len(kinds) == 1 else "(" + " OR ".join(kinds) + ")")
-        if has_word(q, r"\bhow many\b|\bnumber of\b|\bcount\b"):
+        done, not_done = (has_word(q, pattern) for pattern in ACTIVITY_DONE)
+        state = ""
+        if (done or not_done) and mart is not None and mart.has("is_done") and done != not_done:
+            conds.append("a.is_done" if done else "NOT a.is_done")
+            state = "completed " if done else "open "
+        names = " and ".join(dict.fromkeys(label for _, label in found)) or "activities"
+        what = (state + names)[0].upper() + (state + names)[1:]
+        by_kind = subtypes and has_word(q, r"\b(kinds?|types?|sorts?) of (activit\w+|touch ?points?)\b|"
+                                           r"\bactivit\w* by (type|kind)\b")
+        if by_kind:
+            sql = (f"SELECT a.activity_subtype AS activity_kind, count(*) AS activities FROM marts.fct_activities a"
+                   f"{where(conds)} GROUP BY 1 ORDER BY activities DESC")
+            return Plan(title=f"{what} by kind{filters_text(ents)}{period_text(ents)}", sql=sql,
+                        intent="customers.activities", kind="breakdown", metrics_used=["activities"])
+        if has_word(q, r"\bhow many\b|\bnumber of\b|\bcount\b") or ents.group_by:
             group = ents.group_by[0] if ents.group_by else None
             if group:
                 b = breakdown(group, "a", date_col="activity_date", fact="fct_activities")
@@ -283,16 +300,20 @@ class CustomersAgent(Agent):
                     expr, name, join = b
                     sql = (f"SELECT {expr} AS {name}, count(*) AS activities FROM marts.fct_activities a{join}"
                            f"{where(conds)} GROUP BY 1 ORDER BY activities DESC")
-                    return Plan(title=f"Activities by {group}{filters_text(ents)}{period_text(ents)}", sql=sql,
+                    return Plan(title=f"{what} by {group}{filters_text(ents)}{period_text(ents)}", sql=sql,
                                 intent="customers.activities", kind="breakdown", metrics_used=["activities"])
             sql = f"SELECT count(*) AS activities FROM marts.fct_activities a{where(conds)}"
-            return Plan(title=f"Activities{filters_text(ents)}{period_text(ents)}", sql=sql,
+            return Plan(title=f"{what}{filters_text(ents)}{period_text(ents)}", sql=sql,
                         intent="customers.activities", kind="value", metrics_used=["activities"])
         limit = ents.top_n or 50
-        sql = (f"SELECT a.activity_date, a.activity_type, a.subject, c.customer_name, a.status FROM marts.fct_activities a "
-               f"LEFT JOIN marts.dim_customers c ON c.customer_id = a.customer_id{where(conds)} "
-               f"ORDER BY a.activity_date DESC, a.activity_id LIMIT {int(limit)}")
-        return Plan(title=f"Recent activities{filters_text(ents)}{period_text(ents)}", sql=sql,
+        sql = (f"SELECT a.activity_date, a.activity_type, a.activity_subtype, a.subject, c.customer_name, a.status "
+               f"FROM marts.fct_activities a LEFT JOIN marts.dim_customers c ON c.customer_id = a.customer_id"
+               f"{where(conds)} ORDER BY a.activity_date DESC, a.activity_id LIMIT {int(limit)}") \
+            if subtypes else (
+              f"SELECT a.activity_date, a.activity_type, a.subject, c.customer_name, a.status FROM marts.fct_activities a "
+              f"LEFT JOIN marts.dim_customers c ON c.customer_id = a.customer_id{where(conds)} "
+              f"ORDER BY a.activity_date DESC, a.activity_id LIMIT {int(limit)}")
+        return Plan(title=f"Recent {what.lower()}{filters_text(ents)}{period_text(ents)}", sql=sql,
                     intent="customers.activities", kind="list")
 
 

@@ -175,6 +175,16 @@ class ProductsAgent(Agent):
                    f"p.quantity_on_hand DESC, 1")
             return Plan(title="Items whose stock will not cover their open orders", sql=sql, intent="products.stockout",
                         kind="list", empty_text="Every item's stock covers its open orders.")
+        if has_word(q, r"\bout of stock\b|\bsold out\b|\bno stock\b|\bnone (left|available)\b|\bzero stock\b|"
+                       r"\bnothing (left|available)\b"):
+            sql = (f"SELECT p.product_name, p.sku, p.category, p.quantity_on_hand, p.quantity_available FROM "
+                   f"marts.dim_products p{where(conds + ['p.quantity_available <= 0'])} ORDER BY p.quantity_available, 1")
+            return Plan(title="Items out of stock (nothing available)" + filters_text(ents), sql=sql,
+                        intent="products.out_of_stock", kind="list", empty_text="No item is out of stock.")
+        if has_word(q, r"\bhow many\b|\bhow much\b|\btotal\b|\bnumber of units\b") and not ents.group_by:
+            sql = (f"SELECT count(*) AS items, sum(p.quantity_on_hand) AS units_on_hand, "
+                   f"sum(p.quantity_available) AS units_available FROM marts.dim_products p{where(conds)}")
+            return Plan(title="Stock" + filters_text(ents), sql=sql, intent="products.stock_total", kind="value")
         low = has_word(q, r"\blow\b|\brunning low\b|\blittle\b")
         if low:
             conds.append("p.quantity_available < 100")
