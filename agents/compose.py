@@ -438,10 +438,11 @@ def share_answer(question: str, share: Share, part, whole):
             bits.append(f"{column}: {_figure(column, a)} of {_figure(column, b)}, {a / b:.1%}")
     if not rows:
         return None
-    words = {w.rstrip("s") for w in re.findall(r"[a-z]+", question.lower())}
-    named = [i for i, row in enumerate(rows) if str(row[0]).lower().rstrip("s") in words]
-    if named:  # "what share of bookings ...": the share of what was asked, not of every figure
-        rows, bits = [rows[i] for i in named], [bits[i] for i in named]
+    # "what share of revenue ...", "what fraction of deals ...": the share of the figure asked about (its name,
+    # else money or count words), one figure; the first when the question names neither.
+    asked = _measure_column([str(row[0]) for row in rows], "", question)
+    keep = [i for i, row in enumerate(rows) if row[0] == asked] or [0]
+    rows, bits = [rows[i] for i in keep], [bits[i] for i in keep]
     text = f"{part.text.split(':')[0]}, as a share of the whole: " + "; ".join(bits) + "."
     return Answer(question=question, text=text, columns=["measure", "part", "whole", "share"], rows=rows,
                   path=part.path, agent=part.agent, intent=f"{part.intent}.share", metrics=part.metrics,

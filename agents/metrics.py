@@ -7,6 +7,7 @@ equivalent SQL answers instead, and the answer says so (path ``planner``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -67,13 +68,67 @@ def compile_query(query: MetricQuery, settings) -> str:
         if key in _compiled:
             _compiled.move_to_end(key)
             return _compiled[key]
-    sql = semantic.compile_metrics(query.metrics, query.group_by, query.where, query.order_by, query.limit,
-                                   settings=settings)
+    sql = _stored(settings, key)
+    if sql is None:
+        sql = semantic.compile_metrics(query.metrics, query.group_by, query.where, query.order_by, query.limit,
+                                       settings=settings)
+        _store(settings, key, sql)
     with _compiled_lock:
         _compiled[key] = sql
         while len(_compiled) > CACHE_SIZE:
             _compiled.popitem(last=False)
     return sql
+
+
+# Compiled SQL kept on disk too: a new process (`scc ask`, a new API worker) asking a query compiled before
+# does not load MetricFlow (most of a cold `scc ask`). Keyed by the manifest's path and mtime, so a rebuilt
+# semantic layer is compiled afresh; rows of older manifests are dropped as new ones are written.
+
+def _store_path(settings):
+    return settings.data_dir / "cache" / "metric-sql.sqlite"
+
+
+def _store_key(key: tuple) -> str:
+    import hashlib
+
+    return hashlib.sha256(repr(key).encode()).hexdigest()
+
+
+def _connect(settings):
+    import sqlite3
+
+    path = _store_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=2)
+    connection.execute("CREATE TABLE IF NOT EXISTS compiled (key TEXT PRIMARY KEY, manifest TEXT, sql TEXT)")
+    return connection
+
+
+def _stored(settings, key: tuple) -> str | None:
+    import sqlite3
+
+    if not _store_path(settings).exists():
+        return None
+    try:
+        with contextlib.closing(_connect(settings)) as connection:
+            row = connection.execute("SELECT sql FROM compiled WHERE key = ?", (_store_key(key),)).fetchone()
+        return row[0] if row else None
+    except sqlite3.Error as error:  # a cache: compiling again is always right
+        log.debug("metric SQL cache unreadable: %s", error)
+        return None
+
+
+def _store(settings, key: tuple, sql: str) -> None:
+    import sqlite3
+
+    manifest = f"{key[0]}@{key[1]}"
+    try:
+        with contextlib.closing(_connect(settings)) as connection, connection:
+            connection.execute("DELETE FROM compiled WHERE manifest <> ? AND manifest LIKE ?",
+                               (manifest, f"{key[0]}@%"))
+            connection.execute("INSERT OR REPLACE INTO compiled VALUES (?, ?, ?)", (_store_key(key), manifest, sql))
+    except (sqlite3.Error, OSError) as error:
+        log.debug("metric SQL cache not written: %s", error)
 
 
 def semantic_error_types() -> tuple[type, ...]:
