@@ -73,6 +73,14 @@ def _generation_progress() -> tuple[Progress, callable]:
     return progress, report
 
 
+def _answer_only() -> None:
+    """Commands that print an answer (ask, mcp) keep the libraries' INFO lines (MetricFlow logs every compile)
+    off the terminal; --verbose still shows everything."""
+    root = logging.getLogger()
+    if root.getEffectiveLevel() > logging.DEBUG:
+        root.setLevel(max(root.level, logging.WARNING))
+
+
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")) -> None:
     level = logging.DEBUG if verbose else getattr(logging, get_settings().log_level.upper(), logging.INFO)
@@ -523,6 +531,7 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the whole answer as JSON."),
 ) -> None:
     """Ask the data a question and print the answer with a table."""
+    _answer_only()
     from agents import Scope, ScopeError
     from agents import ask as ask_agents
 
@@ -676,6 +685,7 @@ def mcp_server(
     from api.security import AuthError
 
     errors = Console(stderr=True)  # stdout carries the protocol
+    _answer_only()
     settings = get_settings()
     try:
         caller = stdio_caller(settings, user)
