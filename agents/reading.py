@@ -211,40 +211,79 @@ def _stem(word: str) -> str:
 
 
 def chips(route: Route, answer=None) -> list[dict]:
-    """The reading as chips: what is measured, the period, each filter, the grouping."""
+    """The reading as chips: what is measured, the period, each filter, the grouping.
+
+    A chip that came from words of the question also carries them (``phrase``, as typed): the assistant tab
+    removes or changes a chip by asking the question again without those words, or with others."""
     ents = route.entities
+    question = (answer.question if answer is not None and answer.question else route.text) or ""
     out: list[dict] = []
+
+    def add(kind: str, text: str, *phrases: str) -> None:
+        chip = {"kind": kind, "text": text}
+        found = _typed(question, phrases)
+        if found:
+            chip["phrase"] = found
+        out.append(chip)
+
     measures = [m.get("label") or m.get("name") for m in (answer.metrics if answer is not None else [])]
     if measures:
         out.append({"kind": "measure", "text": ", ".join(dict.fromkeys(measures))})
     elif answer is not None and answer.intent:
-        out.append({"kind": "measure", "text": answer.intent.split(".")[-1].replace("_", " ")})
+        parts = answer.intent.split(".")
+        what = f"{parts[0]}, listed" if parts[-1] == "list" and len(parts) > 1 else parts[-1]
+        out.append({"kind": "measure", "text": what.replace("_", " ")})
     if ents.time:
-        out.append({"kind": "period", "text": ents.time.describe()})
-    for label, values in (("customer", [c.value for c in ents.customers]), ("product", [p.value for p in ents.products]),
-                          ("rep", [r.value for r in ents.reps]), ("category", ents.categories),
-                          ("territory", ents.territories), ("region", ents.regions), ("stage", ents.stages),
-                          ("industry", ents.industries), ("health", ents.health), ("forecast", ents.forecast)):
+        add("period", ents.time.describe(), ents.time.phrase)
+    for label, matches in (("customer", ents.customers), ("product", ents.products), ("rep", ents.reps)):
+        for match in matches:
+            add("filter", f"{label} {match.value}", match.phrase, match.value)
+    for label, values in (("category", ents.categories), ("territory", ents.territories), ("region", ents.regions),
+                          ("stage", ents.stages), ("industry", ents.industries), ("health", ents.health),
+                          ("forecast", ents.forecast)):
         for value in values:
-            out.append({"kind": "filter", "text": f"{label} {value}"})
+            add("filter", f"{label} {value}", value, value.replace("_", " "), value.replace("_", "-"))
     for attr, values in (ents.excluded or {}).items():
         for value in values:
-            out.append({"kind": "filter", "text": f"without {attr.rstrip('s').replace('ie', 'y')} {value['value']}"})
+            add("filter", f"without {attr.rstrip('s').replace('ie', 'y')} {value['value']}", value.get("phrase") or "")
     if ents.order_status:
-        out.append({"kind": "filter", "text": "status " + ents.order_status[1].replace("_", " ")})
+        status = ents.order_status[1]
+        add("filter", "status " + status.replace("_", " "), status.replace("_", " "), status.replace("_", "-"))
     if ents.invoice_status:
-        out.append({"kind": "filter", "text": f"invoices {ents.invoice_status}"})
+        add("filter", f"invoices {ents.invoice_status}", ents.invoice_status)
     if ents.deal_state:
-        out.append({"kind": "filter", "text": f"deals {ents.deal_state}"})
+        add("filter", f"deals {ents.deal_state}")
     if ents.amount_min is not None:
-        out.append({"kind": "filter", "text": f"amount ≥ ${ents.amount_min:,.0f}"})
+        add("filter", f"amount ≥ ${ents.amount_min:,.0f}", *_amount_phrases(question, "over|above|more than|at least|>=?"))
     if ents.amount_max is not None:
-        out.append({"kind": "filter", "text": f"amount ≤ ${ents.amount_max:,.0f}"})
+        add("filter", f"amount ≤ ${ents.amount_max:,.0f}", *_amount_phrases(question, "under|below|less than|at most|<=?"))
     for group in ents.group_by:
-        out.append({"kind": "group", "text": f"by {group}"})
+        add("group", f"by {group}", *_group_phrases(question, group))
     if ents.top_n:
-        out.append({"kind": "rank", "text": f"top {ents.top_n}"})
+        add("rank", f"top {ents.top_n}", *re.findall(rf"\b(?:top|first|bottom)\s+{ents.top_n}\b", question, re.I))
     return out
+
+
+def _typed(question: str, phrases) -> str | None:
+    """The first of ``phrases`` found in ``question`` as whole words, as the question spells it."""
+    for phrase in phrases:
+        if not phrase or not phrase.strip():
+            continue
+        m = re.search(rf"(?<![\w$]){re.escape(phrase.strip())}(?!\w)", question, re.I)
+        if m:
+            return m.group(0)
+    return None
+
+
+def _amount_phrases(question: str, words: str) -> list[str]:
+    return [m.group(0) for m in re.finditer(rf"\b(?:{words})\s+\$?\s*\d[\d,.]*\s*(?:k|m|thousand|million)?\b",
+                                            question, re.I)]
+
+
+def _group_phrases(question: str, group: str) -> list[str]:
+    word = group.replace("_", " ")
+    return [m.group(0) for m in re.finditer(rf"\b(?:by|per|for each|each)\s+(?:the\s+)?{re.escape(word)}\w*",
+                                            question, re.I)]
 
 
 def clarification(route: Route, reading: Reading, answer):

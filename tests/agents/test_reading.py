@@ -93,6 +93,18 @@ def test_an_answer_states_its_reading(synthetic, store):
     assert {c["kind"] for c in answer.reading["chips"]} >= {"period", "filter"}
 
 
+@pytest.mark.parametrize("question", ["Show me pending orders for Disney this month", "bookings by region last year",
+                                      "top 5 reps by bookings this quarter", "orders over $100K in the West"])
+def test_each_chip_names_the_words_it_came_from_and_asking_without_them_drops_it(synthetic, store, question):
+    answer = ask(question, Scope.all(), settings=synthetic, store=store)
+    removable = [c for c in answer.reading["chips"] if c.get("phrase")]
+    assert removable and all(c["phrase"].lower() in question.lower() for c in removable)
+    for chip in removable:  # what the assistant tab asks when the chip is removed
+        without = re.sub(r"\s{2,}", " ", question.replace(chip["phrase"], "")).strip()
+        again = ask(without, Scope.all(), settings=synthetic, store=store)
+        assert chip["text"] not in [c["text"] for c in again.reading.get("chips", [])], (without, again.reading)
+
+
 def test_what_a_scope_sees_is_kept_by_column(synthetic, store):
     """A manager's reps (rep ids) and territory (names) come from one mart: asking about a rep first must
     not make their own territory look out of scope."""

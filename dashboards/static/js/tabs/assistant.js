@@ -256,6 +256,7 @@ export function createAssistant(ctx) {
     if (answer.refused || answer.error) reply.classList.add("error");
     reply.innerHTML = `
       <p class="answer-text">${esc(answer.text || "No answer.")}</p>
+      ${readingHtml(answer)}
       ${rows.length && columns.length ? `<div class="answer-table table-wrap"><table>
         <caption class="visually-hidden">${esc(answer.text || "Answer")}</caption>
         <thead><tr>${columns.map((c, i) => `<th scope="col"${typeof rows[0][i] === "number" ? ' class="num"' : ""}>${esc(words(c))}</th>`).join("")}</tr></thead>
@@ -270,6 +271,7 @@ export function createAssistant(ctx) {
       ${(answer.follow_ups || []).length ? `<div class="chips" role="group" aria-label="Follow-up questions">${answer.follow_ups
         .map((f) => `<button type="button" class="chip" data-ask="${esc(f)}">${esc(f)}</button>`).join("")}</div>` : ""}`;
     if (spec) drawAnswerChart(reply.querySelector("canvas"), spec);
+    wireReading(reply, answer);
     reply.querySelector("[data-sql-toggle]")?.addEventListener("click", (event) => {
       const button = event.currentTarget;
       const sql = reply.querySelector("pre.sql");
@@ -278,6 +280,60 @@ export function createAssistant(ctx) {
       button.textContent = open ? "Hide SQL" : "Show SQL";
       sql.hidden = !open;
     });
+  }
+
+  // --- how the question was read: chips to remove or change, then ask again --------------------------------
+  function readingHtml(answer) {
+    const reading = answer.reading || {};
+    const chips = reading.chips || [];
+    if (!chips.length && !(reading.unused || []).length) return "";
+    const chip = (c, i) => c.phrase
+      ? `<span class="reading-chip" data-kind="${esc(c.kind)}" data-chip="${i}">
+          <button type="button" class="chip-text" data-change-chip="${i}" title="Change “${esc(c.phrase)}”">${esc(c.text)}</button>
+          <button type="button" class="chip-remove" data-remove-chip="${i}" aria-label="Ask again without “${esc(c.phrase)}”" title="Ask again without it">×</button></span>`
+      : `<span class="reading-chip fixed" data-kind="${esc(c.kind)}" data-chip="${i}">${esc(c.text)}</span>`;
+    return `<div class="reading" role="group" aria-label="How the question was read">
+        <span class="muted small">Read as</span> ${chips.map(chip).join(" ")}
+        ${(reading.corrections || []).length ? `<span class="muted small" data-corrections>spelling: ${reading.corrections.map((c) => `${esc(c.typed)} → ${esc(c.read_as)}`).join(", ")}</span>` : ""}
+        ${(reading.unused || []).length ? `<span class="muted small" data-unused>not used: ${reading.unused.map(esc).join(", ")}</span>` : ""}
+      </div>`;
+  }
+
+  /** The question with a chip's words taken out (or replaced), tidied: "bookings for  this year" → "bookings this year". */
+  function rewritten(question, phrase, replacement = "") {
+    const at = question.toLowerCase().indexOf(phrase.toLowerCase());
+    if (at < 0) return null;
+    let before = question.slice(0, at);
+    const after = question.slice(at + phrase.length);
+    if (!replacement) before = before.replace(/\b(for|in|from|of|with|at|during)\s+(the\s+)?$/i, "");
+    return `${before}${replacement}${after}`.replace(/\s+([?.,!])/g, "$1").replace(/\s{2,}/g, " ").trim();
+  }
+
+  function wireReading(reply, answer) {
+    const chips = answer.reading?.chips || [];
+    const question = answer.question || "";
+    reply.querySelectorAll("[data-remove-chip]").forEach((button) => button.addEventListener("click", () => {
+      const next = rewritten(question, chips[Number(button.dataset.removeChip)].phrase);
+      if (next) ask(next);
+    }));
+    reply.querySelectorAll("[data-change-chip]").forEach((button) => button.addEventListener("click", () => {
+      const c = chips[Number(button.dataset.changeChip)];
+      const holder = button.closest(".reading-chip");
+      holder.innerHTML = `<label class="visually-hidden" for="chip-edit-${answerCount}-${button.dataset.changeChip}">Change ${esc(c.text)}</label>
+        <input class="chip-edit" id="chip-edit-${answerCount}-${button.dataset.changeChip}" value="${esc(c.phrase)}" size="${Math.max(8, c.phrase.length + 2)}">`;
+      const input = holder.querySelector("input");
+      input.focus();
+      input.select();
+      input.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") {
+          event.preventDefault();
+          const next = rewritten(question, c.phrase, input.value.trim());
+          if (next) ask(next);
+        } else if (event.key === "Escape") {
+          renderAnswer(reply, answer);
+        }
+      });
+    }));
   }
 
   // --- draft orders -------------------------------------------------------------------------------------
