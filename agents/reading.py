@@ -344,11 +344,32 @@ def _english():
     return _words
 
 
+# Two-word terms whose second word, misspelt, is still an English word ("win rat"): mended as a pair.
+TERMS = ("win rate", "win ratio", "order value", "deal size", "sales cycle", "open pipeline", "close date",
+         "credit limit", "open balance", "list price", "forecast category", "quota attainment", "lead time")
+
+
+def _mend_terms(question: str, corrections: list[tuple[str, str]]) -> str:
+    from rapidfuzz.distance import OSA
+
+    def mend(m: re.Match) -> str:
+        pair = f"{m.group(1).lower()} {m.group(2).lower()}"
+        for term in TERMS:
+            if pair != term and term.split()[0] == m.group(1).lower() and OSA.distance(pair, term) == 1:
+                corrections.append((m.group(2), term.split()[1]))
+                return f"{m.group(1)} {term.split()[1]}"
+        return m.group(0)
+
+    return re.sub(r"\b([A-Za-z]+)\s+([A-Za-z]+)\b", mend, question)
+
+
 def correct_spelling(question: str, known: set[str]) -> tuple[str, list[tuple[str, str]]]:
-    """The question with misspelt words mended ("ordrs" → "orders"), and the corrections made."""
+    """The question with misspelt words mended ("ordrs" → "orders", "shwo" → "show"), and the corrections made."""
     from rapidfuzz import fuzz, process
+    from rapidfuzz.distance import OSA
 
     corrections: list[tuple[str, str]] = []
+    question = _mend_terms(question, corrections)
 
     english = _english()
 
@@ -364,7 +385,11 @@ def correct_spelling(question: str, known: set[str]) -> tuple[str, list[tuple[st
         elif len(lw) >= 4:
             best = process.extractOne(lw, known, scorer=fuzz.ratio, score_cutoff=82)
             if best is None or abs(len(best[0]) - len(lw)) > 2:
-                return word
+                # two letters swapped ("shwo", "opne"): one edit for OSA, two for plain ratio
+                swapped = process.extractOne(lw, known, scorer=OSA.distance, score_cutoff=1)
+                if swapped is None or len(swapped[0]) != len(lw):
+                    return word
+                best = swapped
             fixed = best[0]
         else:
             return word

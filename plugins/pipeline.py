@@ -7,6 +7,8 @@ pipeline_coverage, commit_forecast, sales_velocity, won_amount, won_opportunitie
 
 from __future__ import annotations
 
+import re
+
 from agents import Agent, Plan, hookimpl
 from agents.metrics import MetricQuery
 from agents.planning import (breakdown, entity_filters, filters_text, has_word, lit, metric_filters, metric_group,
@@ -96,7 +98,9 @@ class PipelineAgent(Agent):
         state = ents.deal_state
         count = has_word(q, r"\bhow many\b|\bnumber of\b|\bcount\b")
         how_much = has_word(q, r"\bhow much\b|\btotal\b|\bvalue\b|\bworth\b|\bsum\b")
-        listing = has_word(q, r"\bshow\b|\blist\b|\bwhich\b|\bwhat are\b|\bgive me\b|\btop\b|\blargest\b|\bbiggest\b")
+        listing = has_word(q, r"\bshow\b|\blist\b|\bwhich\b|\bwhat are\b|\bgive me\b|\btop\b|\blargest\b|\bbiggest\b") \
+            or bool(re.match(r"\s*(?:my |our |the |all )?(?:open |big |large |new )?(?:deals|opportunities|opps)\b", q))
+        # ("open deals over $50K", like "pending orders over $100K": the deals themselves)
         if state in ("won", "lost", "closed") and not listing:
             metric = {"won": "won_amount", "lost": "lost_opportunities", "closed": "closed_opportunities"}[state]
             return self._metric(route, ctx, metric)
