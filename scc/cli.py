@@ -311,7 +311,8 @@ def sync(
                 results.append(run_sync(name, full_refresh=full_refresh, progress=progress))
         except Exception as error:  # dlt wraps a source's errors in its own; ours say what to check
             ours = _first_in_chain(error, (SyncError, BudgetExhausted))
-            console.print(f"[red]{name}: {ours}" if ours else f"[red]{name}: sync failed: {_deepest(error)!r}")
+            console.print(f"[red]{name}: {ours}" if ours else f"[red]{name}: sync failed: {_deepest(error)!r}",
+                          soft_wrap=True)  # one line, however narrow the terminal
             failed = True
     if results:
         console.print(_sync_summary(results))

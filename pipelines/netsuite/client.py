@@ -8,7 +8,7 @@ import requests
 from requests_oauthlib import OAuth1
 
 from pipelines.errors import SourceAuthError, SourceUnreachable, SyncError
-from pipelines.http import ResilientSession
+from pipelines.http import ResilientSession, connection_problem
 from pipelines.progress import SyncProgress
 from scc.config import Settings
 
@@ -31,7 +31,8 @@ class NetSuiteClient:
     def __init__(self, settings: Settings, progress: SyncProgress | None = None):
         self.settings = settings
         self.progress = progress or SyncProgress("netsuite")
-        self.session = ResilientSession(max_retries=settings.sync_max_retries, on_response=self._count)
+        self.session = ResilientSession(max_retries=settings.sync_max_retries, fail_fast=True,
+                                        on_response=self._count)
         self.session.auth = netsuite_auth(settings)  # signs every attempt anew: fresh nonce and timestamp
         self.base_url = settings.netsuite_url
         self.page_size = min(settings.sync_page_size, MAX_PAGE)
@@ -49,7 +50,7 @@ class NetSuiteClient:
                 headers={"Prefer": "transient"},
             )
         except requests.RequestException as error:
-            raise SourceUnreachable(f"NetSuite is not reachable at {self.base_url}: {error}") from error
+            raise SourceUnreachable(f"NetSuite is not reachable at {self.base_url}: {connection_problem(error)}") from error
         if response.status_code == 401:
             raise SourceAuthError(
                 f"NetSuite rejected the token-based credentials for account {self.settings.netsuite_account_id} "

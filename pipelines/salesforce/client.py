@@ -16,7 +16,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
 from pipelines.errors import SourceAuthError, SourceUnreachable
-from pipelines.http import BudgetExhausted, ResilientSession
+from pipelines.http import BudgetExhausted, ResilientSession, connection_problem
 from pipelines.progress import SyncProgress
 from scc.config import Settings
 
@@ -29,7 +29,8 @@ class SalesforceClient:
     def __init__(self, settings: Settings, progress: SyncProgress | None = None):
         self.settings = settings
         self.progress = progress or SyncProgress("salesforce")
-        self.session = ResilientSession(max_retries=settings.sync_max_retries, on_response=self._track_usage)
+        self.session = ResilientSession(max_retries=settings.sync_max_retries, fail_fast=True,
+                                        on_response=self._track_usage)
         self.session.verify = settings.salesforce_verify
         self.logins = 0
         self._sf: Salesforce | None = None
@@ -49,8 +50,8 @@ class SalesforceClient:
         url = f"{s.salesforce_url}/services/oauth2/token"
         try:
             response = self.session.post(url, data=form)
-        except requests.RequestException as error:
-            raise SourceUnreachable(f"Salesforce is not reachable at {s.salesforce_url}: {error}") from error
+        except OSError as error:  # requests' errors, and a CA file that is not there (emulators never started)
+            raise SourceUnreachable(f"Salesforce is not reachable at {s.salesforce_url}: {connection_problem(error)}") from error
         if response.status_code in (400, 401):
             detail = _json_or_text(response)
             raise SourceAuthError(
@@ -84,7 +85,9 @@ class SalesforceClient:
             self.login()
             return fn(self.sf)
         except requests.ConnectionError as error:
-            raise SourceUnreachable(f"Salesforce is not reachable at {self.settings.salesforce_url}: {error}") from error
+            raise SourceUnreachable(
+                f"Salesforce is not reachable at {self.settings.salesforce_url}: {connection_problem(error)}"
+            ) from error
 
     # --- budget -----------------------------------------------------------------------------------
     def _track_usage(self, response: requests.Response) -> None:

@@ -267,8 +267,17 @@ def test_wrong_credentials_fail_clearly(emulators):
     assert result.returncode == 1 and "rejected the credentials" in result.stdout, result.stdout
 
 
-def test_unreachable_source_fails_clearly(emulators):
+def test_unreachable_source_fails_fast_with_one_line(emulators):
+    """A connection refused on the first call is not retried: a few seconds, one line per source, exit 1.
+    (Retries are for a source that answered: the fault tests above.)"""
     from scc.processes import free_port
 
-    result = _scc_sync("salesforce", SCC_SALESFORCE_EMULATOR_PORT=str(free_port()), SCC_SYNC_MAX_RETRIES="1")
-    assert result.returncode == 1 and "not reachable" in result.stdout, result.stdout
+    started = time.monotonic()
+    result = _scc_sync("all", SCC_SALESFORCE_EMULATOR_PORT=str(free_port()),
+                       SCC_NETSUITE_EMULATOR_PORT=str(free_port()), COLUMNS="80")
+    seconds = time.monotonic() - started
+    assert result.returncode == 1, result.stdout
+    lines = [line for line in result.stdout.splitlines() if "not reachable" in line]
+    assert len(lines) == 2 and all(line.endswith(": connection refused") for line in lines), result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert seconds < 12, f"{seconds:.1f} s to give up on two sources that refuse connections"
