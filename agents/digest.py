@@ -417,7 +417,7 @@ def send_digest(digest: Digest, to: list[str], *, settings=None, server=None) ->
     settings = settings or get_settings()
     own = server is None
     server = server or _smtp(settings)
-    sent, refused = [], {}
+    sent, refused, stored = [], {}, []
     try:
         for address in to:
             message = digest.message(settings.smtp_from, [address])
@@ -430,13 +430,31 @@ def send_digest(digest: Digest, to: list[str], *, settings=None, server=None) ->
                 refused[address] = str(rejected)
             else:
                 sent.append(address)
+                key = store_sent(digest, message, address, settings)
+                if key:
+                    stored.append(key)
     finally:
         if own:
             try:
                 server.quit()
             except smtplib.SMTPException:
                 server.close()
-    return {"sent": sent, "refused": refused}
+    return {"sent": sent, "refused": refused, "stored": stored}
+
+
+def store_sent(digest: Digest, message: EmailMessage, address: str, settings) -> str | None:
+    """Keep a sent digest in document storage (``digests/<day>/<scope>/<kind>-<recipient>.eml``), readable
+    through the API by its scope; a store that fails is logged, the digest stays sent."""
+    from scc.storage import StorageError, get_storage, scope_segment, slug
+
+    segment = scope_segment(digest.scope.role, digest.scope.rep_id, digest.scope.territory)
+    key = f"digests/{digest.today.isoformat()}/{segment}/{digest.kind}-{slug(address)}.eml"
+    try:
+        get_storage(settings).put(key, message.as_bytes())
+    except StorageError as error:
+        log.error("the %s digest sent to %s was not stored: %s", digest.kind, address, error)
+        return None
+    return key
 
 
 def send_digests(kind: str = "daily", *, settings=None, recipients: list[Recipient] | None = None) -> dict:

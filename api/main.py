@@ -8,6 +8,7 @@ by one dependency (:func:`api.deps.get_scope`). Responses are gzip-compressed an
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -60,11 +61,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         register_local_store(app.state.store)
         app.state.hub = Hub(app)
         app.state.hub.start()
+        from api.routes.documents import archive_periodically
+
+        archiver = asyncio.create_task(archive_periodically(app))  # the audit log's finished days, to storage
         settle_memory()
         try:
             async with app.state.mcp.running():  # the MCP server's transport (api/mcp_server.py)
                 yield
         finally:
+            archiver.cancel()
             await app.state.hub.stop()
             await app.state.store.close()
 
@@ -77,10 +82,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dashboard_flights = {}  # dashboards being computed (api.routes.dashboard._single_flight)
 
     from api.realtime import router as realtime_router
-    from api.routes import ask, auth, dashboard, health, lists, transactions, webhooks
+    from api.routes import ask, auth, dashboard, documents, health, lists, transactions, webhooks
     from dashboards import mount_dashboard
 
-    for module in (health, auth, dashboard, lists, transactions, ask, webhooks):
+    for module in (health, auth, dashboard, lists, transactions, ask, webhooks, documents):
         app.include_router(module.router)
     app.include_router(realtime_router)
     mount_dashboard(app)  # the web dashboard (dashboards/): the page at /, its files under /static/

@@ -64,6 +64,8 @@ class Transaction(Base):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # a rejected transaction whose order NetSuite had (a failed approval that went through): closed there
     netsuite_closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # the approved order's PDF in document storage (scc/storage.py), written at approval
+    pdf_key: Mapped[str | None] = mapped_column(String(512))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # who holds the lease while submitting ("<host>:<pid>:<process start>") and when it last said it lives

@@ -476,7 +476,9 @@ def as_dict(tx: Transaction, audit_rows: list[AuditLog] | None = None) -> dict:
         "lease": {"holder": tx.lease_holder, "heartbeat_at": _iso(tx.lease_heartbeat_at),
                   "until": _iso(tx.lease_until)} if tx.status == SUBMITTING else None,
         "version": tx.version,
-        "links": {"self": f"/api/v1/transactions/{tx.id}", "pdf": f"/api/v1/transactions/{tx.id}/pdf"},
+        "pdf_key": tx.pdf_key,
+        "links": {"self": f"/api/v1/transactions/{tx.id}", "pdf": f"/api/v1/transactions/{tx.id}/pdf",
+                  **({"document": f"/api/v1/documents/{tx.pdf_key}"} if tx.pdf_key else {})},
     }
     if audit_rows is not None:
         out["audit"] = [{"at": _iso(a.at), "actor": a.actor, "role": a.role, "action": a.action, "detail": a.detail}
@@ -1013,7 +1015,7 @@ def _submit(db: Database, scope: Scope, tx: Transaction, attempt: int, settings:
     _record_success(db, scope, tx.id, str(record["id"]), record.get("tranId"), found_existing, after_error=failure)
     if metrics:
         metrics.submissions.labels("found_existing" if found_existing else "created").inc()
-    result = get(db, scope, tx.id)
+    result = store_pdf(db, scope, get(db, scope, tx.id), settings)
     _announce(result, settings)
     return Submission(result, found_existing)
 
@@ -1099,6 +1101,31 @@ def _announce(tx: dict, settings: Settings) -> None:
 
 
 # --- the PDF of a draft ---------------------------------------------------------------------------
+
+
+def pdf_key_of(tx_id: str) -> str:
+    return f"transactions/{tx_id}/sales-order-{tx_id}.pdf"
+
+
+def store_pdf(db: Database, scope: Scope, tx: dict, settings: Settings | None = None) -> dict:
+    """Keep the approved order's PDF in document storage and its key on the transaction; a store that
+    fails is logged and audited, never a failed order (the PDF can still be made on request)."""
+    from scc.storage import StorageError, get_storage
+
+    key = pdf_key_of(tx["id"])
+    try:
+        stored = get_storage(settings).put(key, pdf(tx))
+    except StorageError as error:
+        log.error("the PDF of transaction %s was not stored: %s", tx["id"], error)
+        with db.session() as session:
+            audit(session, scope, "pdf_store_failed", tx["id"], {"key": key, "error": str(error)[:2000]})
+            session.commit()
+        return tx
+    with db.session() as session:
+        session.execute(_update().where(Transaction.id == tx["id"]).values(pdf_key=key))
+        session.commit()
+    log.debug("stored %s (%d bytes, sha256 %s)", key, stored.size, stored.sha256)
+    return {**tx, "pdf_key": key, "links": {**tx["links"], "document": f"/api/v1/documents/{key}"}}
 
 
 def pdf(tx: dict) -> bytes:

@@ -697,5 +697,44 @@ def mcp_server(
     run_stdio(settings, caller)
 
 
+audit_app = typer.Typer(help="The audit log's daily archives in document storage (SCC_STORAGE_URL).",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("archive")
+def audit_archive(
+    day: str = typer.Option(None, "--day", help="One finished UTC day (YYYY-MM-DD); default: every finished day "
+                            "not archived yet."),
+) -> None:
+    """Archive finished days of the audit log: one gzip JSON-lines object per day and its checksum manifest,
+    never rewritten (a day archived already is refused). The API does the same every
+    SCC_AUDIT_ARCHIVE_INTERVAL_SECONDS."""
+    import datetime as dt
+
+    from api.audit_archive import AlreadyArchived, DayNotOver, archive_day, archive_pending
+    from api.db import get_database
+    from scc.storage import StorageError, get_storage
+
+    db, storage = get_database(), get_storage()
+    try:
+        if day:
+            try:
+                done = [archive_day(db, storage, dt.date.fromisoformat(day))]
+            except ValueError as error:
+                console.print(f"[red]scc audit archive: {error}", soft_wrap=True)
+                raise typer.Exit(2) from None
+        else:
+            done = archive_pending(db, storage)
+    except (AlreadyArchived, DayNotOver, StorageError) as error:
+        console.print(f"[red]scc audit archive: {error}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    for manifest in done:
+        console.print(f"{manifest['day']}: {manifest['rows']} rows -> {storage.url}/{manifest['object']} "
+                      f"(sha256 {manifest['sha256']})", soft_wrap=True)
+    if not done:
+        console.print("nothing to archive: every finished day is archived already")
+
+
 if __name__ == "__main__":
     app()

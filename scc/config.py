@@ -314,6 +314,26 @@ class Settings(BaseSettings):
         "link); empty: http://<api_host>:<api_port>."
     )
 
+    # --- document storage (approved drafts' PDFs, digests, exports, the audit archive) ----------
+    storage_url: str | None = Field(
+        None, description="Where documents are kept, as an fsspec URL: s3://bucket/prefix (S3 or an S3-compatible "
+        "store) or a folder; empty: the folder <data_dir>/storage.",
+    )
+    storage_endpoint_url: str | None = Field(
+        None, description="Endpoint of an S3-compatible store (MinIO, Ceph, R2, ...), e.g. http://minio:9000; "
+        "empty: AWS S3.",
+    )
+    storage_access_key_id: str | None = Field(
+        None, description="Access key id for s3:// storage; empty: the usual AWS chain (AWS_ACCESS_KEY_ID, an "
+        "instance or task role, ~/.aws).",
+    )
+    storage_secret_access_key: SecretStr | None = Field(None, description="Secret access key for s3:// storage.")
+    storage_region: str | None = Field(None, description="Region of the s3:// bucket; empty: the AWS default.")
+    audit_archive_interval_seconds: int = Field(
+        3600, ge=0, description="Seconds between the API's looks for finished days of the audit log not yet "
+        "archived to storage (one gzip JSON-lines object per UTC day, never rewritten; 0: only `scc audit archive`).",
+    )
+
     # --- orchestration (Dagster) ---------------------------------------------------------------
     dagster_host: str = Field("127.0.0.1", description="Address the Dagster console (`scc demo`) listens on.")
     dagster_port: int = Field(3000, description="Port of the Dagster console (`scc demo`; a free one if taken).")

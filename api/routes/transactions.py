@@ -98,5 +98,13 @@ def transaction_pdf(request: Request, scope: ReadScope, transaction_id: TxId):
         tx = writepath.get(request.app.state.db, scope, transaction_id, with_audit=False)
     except writepath.NotFound as error:
         raise HTTPException(404, error.message) from None
-    return Response(writepath.pdf(tx), media_type="application/pdf",
+    data = None
+    if tx.get("pdf_key"):  # the approved order's PDF as it was kept at approval
+        from scc.storage import StorageError, get_storage
+
+        try:
+            data = get_storage(request.app.state.settings).get(tx["pdf_key"])
+        except (FileNotFoundError, StorageError):
+            data = None
+    return Response(data or writepath.pdf(tx), media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="sales-order-draft-{transaction_id}.pdf"'})
