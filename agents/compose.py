@@ -105,7 +105,8 @@ def find_ranking(text: str, top_n: int | None) -> Ranking | None:
         return None
     if CHANGE.search(text):  # "whose orders fell the most": a ranking of changes, which the agents read themselves
         return None
-    candidates = [m for m in (RANKER.search(text), COUNTED.search(text), TOP_DIMENSION.search(text)) if m]
+    candidates = [m for m in (RANKER.search(text), COUNTED.search(text), TOP_DIMENSION.search(text)) if m
+                  and not (m.group("dir") and re.search(r"\bat\s+$", text[:m.start("dir")], re.I))]  # "at least 5"
     m = next((c for c in candidates if c.group("dim")), candidates[0] if candidates else None)
     if not m:
         return None

@@ -55,7 +55,8 @@ QUESTIONABLE: dict[str, str] = {
     # (descending words, "top", "best", "largest", are how every list and breakdown is already ordered)
     r"^(first|last|latest|earliest|newest|oldest|recent|recently|lapsed|returning|repeat|only|exactly|least|"
     r"lowest|fewest|smallest|worst|bottom|median|mean|average|avg|maximum|max|minimum|min|more|less|fewer|"
-    r"over|under|above|below|within|created|opened|started|signed|renewed|converted)$": "a condition",
+    r"over|under|above|below|within|created|opened|started|signed|renewed|converted|both|either|again|twice|"
+    r"ordered|bought|purchased)$": "a condition",
     r"^\$?\d[\d,.]*[kmb%]?$": "a number",
     r"^(closed|won|lost|open|paid|unpaid|shipped|cancelled|canceled|active|inactive|new|pending|overdue|late|"
     r"booked|billed|invoiced|renewal|renewals|upsell|churned)$": "a status",

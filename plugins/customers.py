@@ -8,6 +8,7 @@ declining_customers, at_risk_customers, top10_customer_share, customer_concentra
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from agents import Agent, Plan, hookimpl
 from agents.metrics import MetricQuery
@@ -32,6 +33,12 @@ ACTIVITY_DONE = (r"\b(completed|complete|done|finished|closed|held)\b", r"\b(ope
 
 
 # Cohorts by order history (CustomersAgent._cohort).
+ORDER_COUNT = (r"\b(?P<op>more than|over|at least|fewer than|less than|under|at most|exactly)\s+(?P<n>\d+)\s+"
+               r"(?:orders?|times|purchases)\b")
+COUNT_OPERATORS = {"more than": ">", "over": ">", "at least": ">=", "fewer than": "<", "less than": "<",
+                   "under": "<", "at most": "<=", "exactly": "="}
+ORDERED = r"\b(?:who|that|which)?\s*(?:have\s+|has\s+)?(?:ordered|bought|purchased)\b"
+BOTH_PERIODS = r"\b(?:ordered|bought|purchased|were (?:active|customers))\b.*\bboth\b|\bboth\b.*\band\b"
 FIRST_ORDER = r"\bfirst (?:order|purchase|bought|deal)\b|\bordered for the first time\b|\bnew customers? (?:in|since|this|last)\b"
 LAPSED = (r"\b(?:ordered|bought|purchased|were (?:active|customers))\b.*?\b(?:but|and)\s+(?:not|nothing|no orders?|"
           r"haven'?t|have not|hasn'?t|didn'?t|did not|never)\b(?:.*?\b(?:since|after|in|during)\b)?")
@@ -51,6 +58,8 @@ class CustomersAgent(Agent):
         r"\btasks?\b|\bto-?dos?\b|\bfollow-?ups? (logged|done|completed|open)\b": 3.0,
         r"\btell me about\b|\bwho (are|is)\b": 1.0, r"\bhaven'?t ordered\b|\bnot ordered\b": 2.5,
         FIRST_ORDER: 3.0, LAPSED: 3.0,
+        r"\b(?:customers?|accounts?|clients?)\b.*" + ORDER_COUNT: 3.0,
+        r"\b(?:customers?|accounts?|clients?)\b.*\b(?:ordered|bought|purchased)\b": 3.0,
     }
     examples = ("Who are my top 10 customers by revenue?", "Show me customers with declining purchases",
                 "Which accounts need attention?")
@@ -244,6 +253,23 @@ class CustomersAgent(Agent):
             conds = [between("c.first_order_date", first)] + entity_filters(
                 ents, "c", "dim_customers", ctx.catalog, skip=("time", "customers"))
             title = f"Customers whose first order was {first.describe()}{filters_text(ents)}"
+        elif (counted := search(ORDER_COUNT, q)) is not None:
+            op, n = COUNT_OPERATORS[counted.group("op").lower()], int(counted.group("n"))
+            window = f" AND {between('order_date', periods[0])}" if periods else ""
+            counted_ids = (f"SELECT customer_id FROM marts.fct_orders WHERE status <> 'cancelled'{window} "
+                           f"GROUP BY 1 HAVING count(*) {op} {n}")
+            # fewer than N includes none at all: customers with no order in the window
+            cond = (f"c.customer_id IN ({counted_ids})" if op in (">", ">=", "=") or n == 0 else
+                    f"c.customer_id NOT IN (SELECT customer_id FROM marts.fct_orders WHERE status <> 'cancelled'"
+                    f"{window} GROUP BY 1 HAVING count(*) {'>=' if op == '<' else '>'} {n})")
+            conds = [cond] + entity_filters(ents, "c", "dim_customers", ctx.catalog, skip=("time", "customers"))
+            title = (f"Customers with {counted.group('op').lower()} {n} orders"
+                     f"{' ' + periods[0].describe() if periods else ''}{filters_text(ents)}")
+        elif len(periods) >= 2 and search(BOTH_PERIODS, q):
+            conds = [f"c.customer_id IN (SELECT customer_id FROM marts.fct_orders WHERE status <> 'cancelled' AND "
+                     f"{between('order_date', period)})" for period in periods[:2]] + entity_filters(
+                ents, "c", "dim_customers", ctx.catalog, skip=("time", "customers"))
+            title = f"Customers who ordered both {periods[0].describe()} and {periods[1].describe()}{filters_text(ents)}"
         elif periods and search(LAPSED, q):
             bought = periods[0]
             if len(periods) > 1:
@@ -258,6 +284,14 @@ class CustomersAgent(Agent):
                      f"AND order_date >= {lit(since)})"] + entity_filters(ents, "c", "dim_customers", ctx.catalog,
                                                                            skip=("time", "customers"))
             title = f"Customers who ordered {bought.describe()} but not {later}{filters_text(ents)}"
+        elif not re.search(r"\b(?:haven'?t|hasn'?t|have not|has not|not|never|didn'?t|did not)\s+(?:\w+\s+)?"
+                           r"(?:ordered|bought|purchased)\b", q) and search(ORDERED, q):
+            # "customers who bought hats this year": their order lines, in the period
+            lines = entity_filters(ents, "l", "fct_order_lines", ctx.catalog, date_col="order_date",
+                                   skip=("customers",)) + ["l.order_status <> 'cancelled'"]
+            conds = [f"c.customer_id IN (SELECT l.customer_id FROM marts.fct_order_lines l{where(lines)})"] + \
+                entity_filters(ents, "c", "dim_customers", ctx.catalog, skip=("time", "customers", "products"))
+            title = f"Customers who ordered{filters_text(ents)}{period_text(ents)}"
         else:
             return None
         if count:

@@ -100,7 +100,9 @@ class OrdersAgent(Agent):
                               r"\blargest\b|\bbiggest\b|\btop\b|\brecent\b|\blatest\b|\bsmallest\b")
         if wants_amount and not has_word(q, r"\borders?\b"):
             listing = False
-        if ents.group_by and (wants_amount or count or not listing or has_word(q, r"\bby\b|\bper\b|trend")):
+        ranked = bool(ents.ranking) and (ents.ranking or {}).get("dimension") in ents.group_by
+        # ("which customer placed the most orders": a ranking of customers, the breakdown ranked)
+        if ents.group_by and (wants_amount or count or not listing or ranked or has_word(q, r"\bby\b|\bper\b|trend")):
             return self._breakdown(route, ctx, count_first=count and not wants_amount)
         if count or (wants_amount and not listing):
             return self._totals(route, ctx, amount_first=wants_amount and not count)

@@ -113,8 +113,9 @@ class PipelineAgent(Agent):
         if has_word(q, r"\bclosing\b|\bclose (this|next|in)\b|\bdue to close\b|\bexpected to close\b") and listing:
             return self._deals(route, ctx, "NOT p.is_closed", "Open deals closing", "pipeline.closing",
                                order="p.close_date, p.amount DESC", date_col="close_date")
+        item_ranked = (ents.ranking or {}).get("dimension") == "item"  # "our biggest deal in the pipeline"
         if listing and has_word(q, r"\bdeals?\b|\bopportunit|\bopps?\b") and not ents.group_by and not how_much \
-                and not has_word(q, r"\bpipeline\b"):
+                and (item_ranked or not has_word(q, r"\bpipeline\b")):
             return self._deals(route, ctx, "NOT p.is_closed", "Open deals", "pipeline.list", order="p.amount DESC",
                                date_col="close_date", top=has_word(q, r"\btop\b|\blargest\b|\bbiggest\b"))
         if ents.group_by and ents.group_by[0] != "stage":
