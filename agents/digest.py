@@ -475,20 +475,21 @@ def send_digests(kind: str = "daily", *, settings=None, recipients: list[Recipie
         raise DigestError("no SMTP server: set SCC_SMTP_HOST (and SCC_SMTP_PORT, SCC_SMTP_USER, SCC_SMTP_PASSWORD)")
     # build everything first, so the SMTP connection is not left idle while the marts are read
     built = [(build_digest(kind, group[0].scope, settings=settings), group) for group in by_scope.values()]
-    sent, refused = [], {}
+    sent, refused, stored = [], {}, []
     server = _smtp(settings)
     try:
         for digest, group in built:
             outcome = send_digest(digest, [r.email for r in group], settings=settings, server=server)
             sent += outcome["sent"]
             refused.update(outcome["refused"])
+            stored += outcome["stored"]
     finally:
         try:
             server.quit()
         except smtplib.SMTPException:
             server.close()
     log.info("%s digest: sent to %d, refused %d", kind, len(sent), len(refused))
-    return {"kind": kind, "sent": sent, "refused": refused, "scopes": len(by_scope),
+    return {"kind": kind, "sent": sent, "refused": refused, "stored": stored, "scopes": len(by_scope),
             "seconds": round(time.perf_counter() - started, 3)}
 
 
