@@ -58,6 +58,9 @@ QUESTIONABLE: dict[str, str] = {
     r"over|under|above|below|within|created|opened|started|signed|renewed|converted|both|either|again|twice|"
     r"ordered|bought|purchased)$": "a condition",
     r"^\$?\d[\d,.]*[kmb%]?$": "a number",
+    # measures the marts do not hold, or that a question names and no answer used ("churn rate", "gross margin")
+    r"^(margin|margins|profit|profits|profitability|gross|net|cost|costs|cogs|churn|retention|nps|cac|ltv|clv|"
+    r"conversion|satisfaction|rate|rates|ratio|growth|velocity|spend|spending|budget|forecasted)$": "a measure",
     r"^(closed|won|lost|open|paid|unpaid|shipped|cancelled|canceled|active|inactive|new|pending|overdue|late|"
     r"booked|billed|invoiced|renewal|renewals|upsell|churned)$": "a status",
 }

@@ -105,6 +105,13 @@ def test_each_chip_names_the_words_it_came_from_and_asking_without_them_drops_it
         assert chip["text"] not in [c["text"] for c in again.reading.get("chips", [])], (without, again.reading)
 
 
+@pytest.mark.parametrize("question", ["what is our churn rate?", "what's the gross margin on hats?",
+                                      "profit by region last year"])
+def test_a_measure_the_marts_do_not_hold_is_asked_about_not_replaced(synthetic, store, question):
+    answer = ask(question, Scope.all(), settings=synthetic, store=store)
+    assert answer.intent in ("clarify", "help") and not answer.rows, (answer.intent, answer.text)
+
+
 def test_what_a_scope_sees_is_kept_by_column(synthetic, store):
     """A manager's reps (rep ids) and territory (names) come from one mart: asking about a rep first must
     not make their own territory look out of scope."""
