@@ -298,28 +298,34 @@ def make_dbt_assets(manifest: Path):
         settings = get_settings()
         refreshed: list[str] = []
         started = time.perf_counter()
-        with dbt_environment(settings):
-            invocation = dbt.cli(
-                ["build", "--vars", json.dumps(scc_marts.dbt_vars()), "--exclude", DBT_BUILD_EXCLUDE],
-                context=context,
-                target_path=dbt_target_path(settings),
-            )
-            for event in invocation.stream():
-                if isinstance(event, Output):
-                    key = context.asset_key_for_output(event.output_name)
-                elif isinstance(event, MaterializeResult):
-                    key = event.asset_key
-                else:  # check results, observations
-                    key = None
-                if key is not None and key.path[0] == MARTS:
-                    refreshed.append(key.path[-1])
-                yield event
+        try:
+            with dbt_environment(settings):
+                invocation = dbt.cli(
+                    ["build", "--vars", json.dumps(scc_marts.dbt_vars()), "--exclude", DBT_BUILD_EXCLUDE],
+                    context=context,
+                    target_path=dbt_target_path(settings),
+                )
+                for event in invocation.stream():
+                    if isinstance(event, Output):
+                        key = context.asset_key_for_output(event.output_name)
+                    elif isinstance(event, MaterializeResult):
+                        key = event.asset_key
+                    else:  # check results, observations
+                        key = None
+                    if key is not None and key.path[0] == MARTS:
+                        refreshed.append(key.path[-1])
+                    yield event
+        except Exception as error:
+            # Nothing is published: the dashboards keep the last good figures and say the refresh failed.
+            notify.build_failed(context.run_id, f"dbt build failed: {error}")
+            raise
         build_seconds = time.perf_counter() - started
         if refreshed:
             # The line before the call marks when the dashboards are told (the freshness benchmark times it).
             context.log.info(f"{notify.LOG_PREFIX} dbt build {build_seconds:.1f} s; telling the dashboards about "
                              f"{len(refreshed)} marts ({', '.join(sorted(refreshed))})")
-            outcome = notify.marts_refreshed(refreshed, reason=f"marts refreshed by run {context.run_id[:8]}")
+            outcome = notify.marts_refreshed(refreshed, reason=f"marts refreshed by run {context.run_id[:8]}",
+                                             run_id=context.run_id)
             context.log.info(f"dashboards told: {outcome}")
 
     return _models

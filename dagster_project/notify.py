@@ -1,47 +1,39 @@
 """What orchestration tells the rest of the product: marts rebuilt, runs failed.
 
 The one seam between Dagster and the API. :func:`marts_refreshed` is called by the dbt assets once a run
-has rebuilt some marts (and its tests passed): it publishes them to the readers (DuckDB), drops the dashboard cache for them and lets every API worker push the changed
-figures to its WebSocket clients (``api.cache.invalidate_dashboards``: Redis pub/sub when ``SCC_REDIS_URL``
-is set). :func:`run_failed` pushes a failed run to the dashboards as a notable event. Both are best effort:
-a missing API (or Redis) never fails a pipeline run; they return what happened for the run's log.
+has rebuilt some marts (and its tests passed): it publishes them to the readers (DuckDB), drops the
+dashboard cache and lets every API worker push the changed figures to its WebSocket clients, through
+``scc.publish.marts_published``, the one function ``scc build`` calls too. :func:`build_failed` records a
+run's failed build, so the dashboards say their figures are from the last good one. :func:`run_failed`
+pushes a failed run to the dashboards as a notable event. All are best effort: a missing API (or Redis)
+never fails a pipeline run; they return what happened for the run's log.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 log = logging.getLogger("scc.orchestration.notify")
 LOG_PREFIX = "scc notify:"  # the run log line written once the dashboards were told (benchmarks time it)
 
 
-def marts_refreshed(marts: list[str], *, reason: str | None = None) -> dict:
-    """The marts ``marts`` (names like ``fct_opportunities``) were just rebuilt: invalidate and push."""
-    started = time.perf_counter()
+def marts_refreshed(marts: list[str], *, reason: str | None = None, run_id: str | None = None) -> dict:
+    """The marts ``marts`` (names like ``fct_opportunities``) were just rebuilt and tested: publish them,
+    invalidate the cache and push, through the one function ``scc build`` uses too (scc.publish)."""
+    from scc.publish import marts_published
+
     names = sorted(set(marts))
     if not names:
         return {"notified": False, "dropped": 0, "seconds": 0.0}
-    from scc.warehouse import publish_marts
+    by = f"Dagster run {run_id[:8]}" if run_id else "Dagster"
+    return marts_published(names, by=by, reason=reason)
 
-    publish_marts()  # the readers (API, agents) see the new marts from here on
-    try:
-        from api.cache import invalidate_dashboards
-    except ImportError as error:  # the API is not part of this installation
-        log.info("marts refreshed (%s); no API to notify: %s", ", ".join(names), error)
-        return {"notified": False, "dropped": 0, "seconds": time.perf_counter() - started}
-    from scc.config import get_settings
 
-    try:
-        dropped = invalidate_dashboards(None, reason=reason or "marts refreshed: " + ", ".join(names), metrics=None)
-    except Exception as error:  # noqa: BLE001 - Redis down, say: the data is in the marts all the same
-        log.warning("could not notify the dashboards that %s were refreshed: %s", ", ".join(names), error)
-        return {"notified": False, "dropped": 0, "seconds": time.perf_counter() - started, "error": str(error)}
-    # Without Redis only an API in this very process hears it (tests); a separate `scc serve` does not.
-    via = "redis" if get_settings().redis_url else "in-process"
-    from agents.insights import refresh_and_publish  # notable new insights pushed too (never raises)
-    refresh_and_publish(names)
-    return {"notified": True, "via": via, "dropped": dropped, "seconds": time.perf_counter() - started}
+def build_failed(run_id: str, message: str) -> bool:
+    """A run's dbt build failed (nothing published): record it for the dashboards' banner and tell them."""
+    from scc.publish import refresh_failed
+
+    return refresh_failed(message, by=f"Dagster run {run_id[:8]}")
 
 
 def run_failed(run_id: str, job_name: str, message: str, *, tags: dict | None = None) -> bool:

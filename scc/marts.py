@@ -18,7 +18,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from scc.config import PROJECT_ROOT, Settings, get_settings, temporary_environment, today
-from scc.warehouse import duckdb_path, is_postgres, publish_marts, warehouse_key
+from scc.publish import marts_published, refresh_failed
+from scc.warehouse import duckdb_path, is_postgres, warehouse_key
 
 TARGETS = ("duckdb", "postgres")
 MARTS_SCHEMA = "marts"
@@ -54,6 +55,7 @@ class BuildSummary:
     results: list[NodeResult] = field(default_factory=list)
     error: str | None = None  # a failure before any node ran (cannot connect, project does not parse)
     published: str | None = None  # DuckDB: the file the readers now see (scc.warehouse.publish_marts)
+    notified: dict | None = None  # what scc.publish.marts_published did (cache dropped, pushed)
     publish_seconds: float = 0.0
 
     def _count(self, types: set[str], statuses: set[str]) -> int:
@@ -239,15 +241,22 @@ def build(
         summary.results.append(_node_result(node_result))
     if not summary.success and summary.error is None and not summary.failures:
         summary.error = "dbt build failed; see " + str(dbt_dir(settings, target) / "logs" / "dbt.log")
-    if summary.success and target == "duckdb":
-        # Readers see the new marts only now, and only because every test passed.
+    if summary.success:
+        # Readers see the new marts only now, and only because every test passed; the API's cache is
+        # dropped and the dashboards pushed the same way as after a Dagster run (scc.publish).
         started = time.perf_counter()
         try:
-            summary.published = str(publish_marts(settings))
+            summary.notified = marts_published(
+                [r.name for r in summary.results if r.resource_type == "model" and r.ok], by="scc build",
+                settings=settings)
+            summary.published = summary.notified["published"]
         except Exception as error:  # noqa: BLE001 - reported as the build's failure
             summary.success = False
             summary.error = f"the marts were built but could not be published to the readers: {error}"
         summary.publish_seconds = time.perf_counter() - started
+    if not summary.success:
+        failing = ", ".join(f"{r.resource_type} {r.name}" for r in summary.failures[:5])
+        refresh_failed(summary.error or f"failed: {failing}", by="scc build", settings=settings)
     return summary
 
 

@@ -33,6 +33,7 @@ from api.services import dashboards
 from api.services.dashboards import period_bounds
 from api.services.warehouse import json_default, reader
 from scc.config import Settings, today
+from scc.publish import refresh_status
 
 router = APIRouter(prefix="/api/v1/dashboard", tags=["dashboard"])
 log = logging.getLogger("scc.api.dashboard")
@@ -113,6 +114,10 @@ async def cached_dashboard(app, scope: Scope, name: str, params: dict) -> tuple[
 async def _compute_dashboard(app, scope: Scope, name: str, params: dict) -> Dashboard:
     app.state.metrics.computations.labels(name).inc()
     data = await run_in_threadpool(_compute(name), scope, **params, settings=app.state.settings)
+    if name != "insights":
+        # When the figures are from, and whether the latest refresh failed (scc.publish): the dashboard
+        # says "figures as of 09:12; the latest refresh failed". Both publish and failure drop the cache.
+        data = {**data, "refresh": refresh_status(app.state.settings)}
     return Dashboard.of(data, fresh_for=app.state.settings.api_cache_ttl)
 
 

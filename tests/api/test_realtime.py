@@ -109,3 +109,27 @@ def test_a_socket_closes_when_its_token_expires(api):
         with pytest.raises(Exception):
             ws.recv(timeout=10)
         assert ws.close_code == 4401
+
+
+def test_scc_build_from_the_command_line_invalidates_the_cache_and_pushes(api, sockets, people_scopes):
+    """A build from the command line publishes through the same function as Dagster's (scc.publish): the
+    cached dashboards are dropped and the clients pushed at once, not when the cache entry expires."""
+    import subprocess
+    import sys
+
+    execs, _, _ = people_scopes
+    socket = sockets(execs)
+    with api.client(mint(execs)) as client:
+        client.get("/api/v1/dashboard/overview")
+        before = client.get("/api/v1/dashboard/overview")
+        assert before.headers["X-Cache"] == "hit"
+        result = subprocess.run([sys.executable, "-m", "scc", "build", "--select", "fct_quotas"],
+                                capture_output=True, text=True, timeout=600)  # SCC_REDIS_URL: the API's Redis
+        assert result.returncode == 0, result.stdout + result.stderr
+        built = time.monotonic()
+        message = socket.next_of("refresh", timeout=10)
+        assert "scc build" in message["reason"], message
+        after = client.get("/api/v1/dashboard/overview").json()["refresh"]  # recomputed (or pushed) since
+        assert after["published_by"] == "scc build" and not after["last_refresh_failed"]
+        assert after["figures_as_of"] > (before.json()["refresh"]["figures_as_of"] or ""), (before.json(), after)
+        assert time.monotonic() - built < 5
