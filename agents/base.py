@@ -202,6 +202,7 @@ class AgentContext:
         return answer
 
     def make_answer(self, agent: Agent, route: Route, plan: Plan, result: QueryResult, path: str) -> Answer:
+        result = zero_empty_totals(result, plan)
         columns = [display_name(c) for c in result.columns]
         rows = [list(r) for r in result.rows]
         if plan.describe is not None:
@@ -245,6 +246,27 @@ class AgentContext:
         from agents.llm import answer_with_llm
 
         return answer_with_llm(self, agent, route)
+
+
+NOT_ADDITIVE = re.compile(r"rate|ratio|share|avg|average|median|mean|min|max|percent|pct|days|probability|"
+                          r"attainment|coverage|price|date|hhi", re.I)
+
+
+def zero_empty_totals(result: QueryResult, plan: Plan) -> QueryResult:
+    """A total over no rows is 0, not unknown: "open pipeline for Disney: $0 in 0 deals", never "n/a, n/a".
+    (SQL's sum over nothing is NULL; a rate or an average of nothing stays unknown.)"""
+    if plan.kind != "value" or len(result.rows) != 1 or not result.columns:
+        return result
+    row = list(result.rows[0])
+    changed = False
+    for i, column in enumerate(result.columns):
+        if row[i] is None and not NOT_ADDITIVE.search(column):
+            row[i], changed = 0, True
+    if not changed:
+        return result
+    from dataclasses import replace
+
+    return replace(result, rows=[tuple(row)])
 
 
 def generic_follow_ups(route: Route, result: QueryResult) -> list[str]:

@@ -250,3 +250,10 @@ def test_cohorts_by_order_history(synthetic, store, question, sql):
     assert answer.intent == "customers.cohort", answer.text
     got = answer.rows[0][0] if answer.columns == ["customers"] else len(answer.rows)
     assert got == len(expected), (answer.text, answer.sql)
+
+
+def test_a_total_over_nothing_is_zero_not_unknown(synthetic, store):
+    answer = ask("how many orders over $10M?", Scope.all(), settings=synthetic, store=store)
+    (n,), = gold(synthetic, "SELECT count(*) FROM marts.fct_orders WHERE total_amount >= 10000000")
+    assert n == 0 and "n/a" not in answer.text and "0 orders" in answer.text, answer.text
+    assert answer.rows[0][column(answer, "orders")] == 0
