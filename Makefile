@@ -3,7 +3,7 @@
 
 # Debian packages each command needs (installed through apt when missing and running as root).
 DEMO_SYSTEM_PACKAGES := redis-server
-TEST_SYSTEM_PACKAGES := postgresql redis-server chromium
+TEST_SYSTEM_PACKAGES := postgresql redis-server chromium prometheus
 BENCH_SYSTEM_PACKAGES := $(TEST_SYSTEM_PACKAGES) wrk
 
 help:

@@ -31,7 +31,28 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def _time_queries(engine: Engine, backend: str) -> Engine:
+    """Every statement's time into ``scc_app_database_query_seconds`` (api/observability.py)."""
+    import time
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _started(_conn, _cursor, _statement, _parameters, context, _executemany):
+        context._scc_started = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _finished(_conn, _cursor, _statement, _parameters, context, _executemany):
+        from api.observability import get_metrics
+
+        get_metrics().app_database_queries.labels(backend).observe(time.perf_counter() - context._scc_started)
+
+    return engine
+
+
 def make_engine(url: str) -> Engine:
+    return _time_queries(_make_engine(url), "sqlite" if is_sqlite(url) else "postgresql")
+
+
+def _make_engine(url: str) -> Engine:
     if is_sqlite(url):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=20,
                                max_overflow=20)

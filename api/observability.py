@@ -10,7 +10,8 @@ import hashlib
 import os
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
+                               generate_latest)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -35,6 +36,16 @@ class Metrics:
         self.pushes = Counter("scc_api_websocket_messages_total", "Messages pushed to WebSocket clients", ["type"])
         self.submissions = Counter("scc_api_netsuite_submissions_total", "Sales order submissions", ["outcome"])
         self.webhooks = Counter("scc_api_webhook_events_total", "Webhook events received", ["vendor", "result"])
+        # no labels: always exposed, 0 while healthy (scc_api_requests_total has the routes and statuses)
+        self.errors = Counter("scc_api_errors_total", "HTTP requests answered with a server error (5xx)")
+        self.warehouse_queries = Histogram(
+            "scc_warehouse_query_seconds", "Time of one query of the API on the warehouse's marts", ["backend"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.app_database_queries = Histogram(
+            "scc_app_database_query_seconds", "Time of one statement on the app database", ["backend"],
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
 
 
 _metrics: Metrics | None = None
@@ -55,8 +66,13 @@ def metrics_endpoint(_request: Request) -> Response:
         multiprocess.MultiProcessCollector(registry)
         data = generate_latest(registry)
     else:
+        registry = REGISTRY
         data = generate_latest()
-    return Response(data, media_type=CONTENT_TYPE_LATEST)
+    from api.platform_metrics import PlatformCollector
+
+    platform = CollectorRegistry()
+    platform.register(PlatformCollector(_request.app.state.settings, registry))
+    return Response(data + generate_latest(platform), media_type=CONTENT_TYPE_LATEST)
 
 
 class MetricsMiddleware:
@@ -84,6 +100,8 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             self.metrics.requests.labels(scope["method"], template, str(status[0])).inc()
+            if status[0] >= 500:
+                self.metrics.errors.inc()
             self.metrics.latency.labels(scope["method"], template).observe(time.perf_counter() - started)
 
 

@@ -35,6 +35,7 @@ class Reader:
     def all(self, sql: str, params: list | tuple = ()) -> list[dict]:
         if self.postgres:
             sql = sql.replace("%", "%%").replace("?", "%s")
+        started = time.perf_counter()
         try:
             self.cursor.execute(sql, list(params))
             names = [d[0] for d in self.cursor.description]
@@ -47,6 +48,11 @@ class Reader:
             if self.postgres:  # a failed statement aborts the transaction: let the next one run
                 self.cursor.connection.rollback()
             raise
+        finally:
+            from api.observability import get_metrics
+
+            get_metrics().warehouse_queries.labels("postgres" if self.postgres else "duckdb").observe(
+                time.perf_counter() - started)
 
     def one(self, sql: str, params: list | tuple = ()) -> dict | None:
         rows = self.all(sql, params)
