@@ -115,11 +115,30 @@ def display_name(column: str) -> str:
     return column
 
 
+def date_text(column: str, value: dt.date) -> str:
+    """A date as a reader says it, at its column's grain: "Nov 2025", "Q1 2026", "2026", "4 May 2026"."""
+    day = value.date() if isinstance(value, dt.datetime) else value
+    name = column.lower()
+    if re.search(r"month", name) and day.day == 1:
+        return day.strftime("%b %Y")
+    if re.search(r"quarter", name) and day.day == 1:
+        from agents.timeparse import fiscal_start_month
+
+        if fiscal_start_month() == 1 and day.month in (1, 4, 7, 10):
+            return f"Q{(day.month - 1) // 3 + 1} {day.year}"
+        return f"quarter from {day.strftime('%b %Y')}"
+    if re.search(r"year", name) and day.month == 1 and day.day == 1:
+        return str(day.year)
+    if re.search(r"week", name):
+        return f"week of {day.day} {day.strftime('%b %Y')}"
+    return f"{day.day} {day.strftime('%b %Y')}"
+
+
 def format_value(column: str, value) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()[:10]
+        return date_text(column, value)
     if not is_number(value):
         return str(value)
     name = display_name(column)

@@ -132,21 +132,23 @@ PATTERNS: list[tuple[str, str]] = [
     ("quarter_fiscal_year", r"\b(?:q([1-4])|(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter)\s*(?:of\s+)?"
                             r"(?:fy|fiscal\s+year|fiscal)\s*'?(\d{4}|\d{2})\b"),
     ("fiscal_year", r"\b(?:fy|fiscal\s+year|fiscal)\s*'?(\d{4}|\d{2})\b"),
-    ("full_months", rf"\b(?:in\s+)?(?:the\s+)?(?:last|past|previous)\s+({_NUM_RE})\s+(?:full|complete|whole)\s+"
+    ("full_months", rf"\b(?:(?:in|over|during|within|for)\s+)?(?:the\s+)?(?:last|past|previous)\s+({_NUM_RE})\s+(?:full|complete|whole)\s+"
                     r"months?\b"),
     ("half_named", r"\b(first|second|1st|2nd)\s+half\s+(?:of\s+)?(\d{4})\b"),
     ("iso_range", r"\b(?:from|between)\s+(\d{4}-\d{2}-\d{2})\s+(?:to|and|until|through)\s+(\d{4}-\d{2}-\d{2})\b"),
+    ("month_range", rf"\b(?:(?:from|between)\s+)?({_MONTH_RE})\.?(?:\s+(\d{{4}}))?\s+(?:to|and|until|through|thru|-|–)\s+"
+                    rf"({_MONTH_RE})\.?(?:\s+(\d{{4}}))?\b"),
     ("iso_day", r"\b(?:on\s+)?(\d{4}-\d{2}-\d{2})\b"),
     ("quarter_year", r"\b(?:q([1-4])|(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter)\s*(?:of\s+|,\s*)?(?:fy\s*)?(\d{4})\b"),
     ("year_quarter", r"\b(\d{4})\s*-?\s*q([1-4])\b"),
     ("quarter_only", r"\b(?:in\s+|for\s+|during\s+)?(?:q([1-4])|(first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter)\b"),
-    ("half_year", r"\bh([12])\s*(\d{4})\b"),
+    ("half_year", r"\bh([12])(?:\s*(\d{4}))?\b"),
     ("ytd", r"\b(?:ytd|year[\s-]to[\s-]date|so far this year)\b"),
     ("qtd", r"\b(?:qtd|quarter[\s-]to[\s-]date|so far this quarter)\b"),
     ("mtd", r"\b(?:mtd|month[\s-]to[\s-]date|so far this month)\b"),
-    ("last_n", rf"\b(?:in\s+)?(?:the\s+)?(?:last|past|previous|trailing)\s+({_NUM_RE})\s+(day|week|month|quarter|year)s?\b"),
-    ("last_unit_plain", r"\b(?:in\s+)?(?:the\s+)?(?:past|trailing)\s+(day|week|month|quarter|year)\b"),
-    ("next_n", rf"\b(?:in\s+)?(?:the\s+)?(?:next|coming)\s+({_NUM_RE})\s+(day|week|month|quarter|year)s?\b"),
+    ("last_n", rf"\b(?:(?:in|over|during|within|for)\s+)?(?:the\s+)?(?:last|past|previous|trailing)\s+({_NUM_RE})\s+(day|week|month|quarter|year)s?\b"),
+    ("last_unit_plain", r"\b(?:(?:in|over|during|within|for)\s+)?(?:the\s+)?(?:past|trailing)\s+(day|week|month|quarter|year)\b"),
+    ("next_n", rf"\b(?:(?:in|over|during|within|for)\s+)?(?:the\s+)?(?:next|coming)\s+({_NUM_RE})\s+(day|week|month|quarter|year)s?\b"),
     ("relative", r"\b(this|current|last|previous|prior|next|the\s+current)\s+(week|month|quarter|year)\b"),
     ("today", r"\b(today|yesterday|tomorrow)\b"),
     ("month_year", rf"\b(?:in\s+)?({_MONTH_RE})\.?\s*,?\s+(\d{{4}})\b"),
@@ -236,8 +238,20 @@ def _build(kind: str, m: re.Match, today: dt.date) -> TimeRange | None:
         year = fiscal_year_of(today)
         s, e = quarter_range(year, q)
         return TimeRange(s, e, quarter_label(year, q), "quarter")
+    if kind == "month_range":  # "between January and March": the latest such stretch that has begun
+        first, last = MONTHS[g[0].lower()], MONTHS[g[2].lower()]
+        start_year = int(g[1]) if g[1] else (int(g[3]) - (last < first) if g[3] else
+                                              today.year if first <= today.month else today.year - 1)
+        end_year = int(g[3]) if g[3] else start_year + (last < first)
+        s, e = month_range(start_year, first)[0], month_range(end_year, last)[1]
+        if e < s:
+            return None
+        same = start_year == end_year
+        label = (f"{calendar.month_abbr[first]}–{calendar.month_abbr[last]} {end_year}" if same else
+                 f"{calendar.month_abbr[first]} {start_year}–{calendar.month_abbr[last]} {end_year}")
+        return TimeRange(s, e, label, "month")
     if kind == "half_year":
-        h, year = int(g[0]), int(g[1])
+        h, year = int(g[0]), int(g[1]) if g[1] else today.year
         s = dt.date(year, 1 if h == 1 else 7, 1)
         e = dt.date(year, 6, 30) if h == 1 else dt.date(year, 12, 31)
         return TimeRange(s, e, f"H{h} {year}", "quarter")

@@ -104,10 +104,10 @@ class PipelineAgent(Agent):
         if state in ("won", "lost", "closed") and not listing:
             metric = {"won": "won_amount", "lost": "lost_opportunities", "closed": "closed_opportunities"}[state]
             return self._metric(route, ctx, metric)
-        if state in ("won", "lost"):
-            cond = "p.is_won" if state == "won" else "p.is_closed AND NOT p.is_won"
-            return self._deals(route, ctx, cond, "Deals won" if state == "won" else "Deals lost",
-                               f"pipeline.{state}", order="p.amount DESC", date_col="close_date")
+        if state in ("won", "lost", "closed"):
+            cond = {"won": "p.is_won", "lost": "p.is_closed AND NOT p.is_won", "closed": "p.is_closed"}[state]
+            return self._deals(route, ctx, cond, f"Deals {state}", f"pipeline.{state}", order="p.amount DESC",
+                               date_col="close_date")
         if has_word(q, r"\bforecast categor"):
             route.entities.group_by = ["forecast_category"]
         if has_word(q, r"\bclosing\b|\bclose (this|next|in)\b|\bdue to close\b|\bexpected to close\b") and listing:

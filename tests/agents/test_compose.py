@@ -257,3 +257,21 @@ def test_a_total_over_nothing_is_zero_not_unknown(synthetic, store):
     (n,), = gold(synthetic, "SELECT count(*) FROM marts.fct_orders WHERE total_amount >= 10000000")
     assert n == 0 and "n/a" not in answer.text and "0 orders" in answer.text, answer.text
     assert answer.rows[0][column(answer, "orders")] == 0
+
+
+@pytest.mark.parametrize("text, start, end", [
+    ("revenue between January and March", "2026-01-01", "2026-03-31"),
+    ("bookings from October to December", "2025-10-01", "2025-12-31"),  # the latest such stretch begun
+    ("orders Nov 2025 through Feb 2026", "2025-11-01", "2026-02-28"),
+    ("bookings in H1", "2026-01-01", "2026-06-30"),
+    ("revenue over the last 6 months", "2025-11-21", "2026-05-20"),
+])
+def test_period_forms(text, start, end):
+    (period, *_) = find_time(text, TODAY)
+    assert (period.start.isoformat(), period.end.isoformat()) == (start, end)
+    assert period.phrase.lower() in text.lower()
+
+
+def test_months_in_an_answer_read_as_months(synthetic, store):
+    answer = ask("bookings by month over the last 3 months", Scope.all(), settings=synthetic, store=store)
+    assert "Mar 2026" in answer.text and "-01" not in answer.text and not answer.reading["unused"], answer.text
