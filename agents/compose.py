@@ -93,8 +93,10 @@ COUNTED = re.compile(rf"\b(?P<ask>top|bottom|the)\s+(?:\d+|one|two|three|four|fi
 CHANGE = re.compile(r"\b(fell|fall(?:s|en|ing)?|drop(?:s|ped|ping)?|grew|grow(?:s|n|ing)?|increas\w*|decreas\w*|"
                     r"declin\w*|rose|ris(?:e|es|en|ing)|improv\w*|worsen\w*|shr[aiu]nk\w*|gain\w*|jump\w*)\b", re.I)
 # "top 5 customers by bookings", "bottom 3 reps this quarter": the ranker word in front of the dimension
-TOP_DIMENSION = re.compile(rf"\b(?P<ask>top|bottom)\s+(?:(?:\d+|one|two|three|four|five|ten)\s+)?(?P<dim>{_DIM})\b"
-                           rf"(?P<rest>)(?P<dir>)", re.I)
+TOP_DIMENSION = re.compile(rf"\b(?P<ask>top|bottom|best|worst|lowest|highest|strongest|weakest)(?:[\s-]+performing)?\s+"
+                           rf"(?:(?:\d+|one|two|three|four|five|ten)\s+)?(?P<dim>{_DIM})\b(?P<rest>)(?P<dir>)"
+                           rf"|\b(?P<verb>rank(?:ed|ing)?|order(?:ed)?|sort(?:ed)?)\s+(?:the\s+|our\s+|my\s+|all\s+)?"
+                           rf"(?P<dim2>{_DIM})\s+by\b", re.I)
 BY_DIMENSION = re.compile(rf"\b(?:by|per|for each|each)\s+(?:the\s+)?(?:{_DIM})\b", re.I)
 
 
@@ -110,6 +112,9 @@ def find_ranking(text: str, top_n: int | None) -> Ranking | None:
     m = next((c for c in candidates if c.group("dim")), candidates[0] if candidates else None)
     if not m:
         return None
+    if m.re is TOP_DIMENSION and m.group("verb"):  # "rank reps by bookings": every rep, the highest first
+        dim_word = m.group("dim2").lower()
+        return Ranking(DIMENSION_WORDS[dim_word], "desc", top_n, (m.group("verb"), m.group("dim2")), soft=False)
     dim_word = (m.group("dim") or "").lower()
     if not dim_word:
         if m.group("ask").lower() not in ("who", "whose"):

@@ -42,6 +42,8 @@ def gold(settings, sql: str) -> list[tuple]:
     ("top 5 reps by bookings", "rep", "desc", 5),
     ("top customers by bookings this year", "customer", "desc", None),
     ("bottom 3 territories by win rate", "territory", "asc", 3),
+    ("rank reps by bookings this year", "rep", "desc", None),
+    ("lowest performing territory by bookings", "territory", "asc", 1),
 ])
 def test_rankings_are_read_without_by(question, dimension, direction, n):
     ranking = find_ranking(question, None)
