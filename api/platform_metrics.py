@@ -5,7 +5,7 @@ and whichever API worker answers the scrape:
 - ``scc_api_dashboard_cache_hit_ratio``: hits (fresh or stale) of every dashboard cache look-up so far, over
   all workers (the alert uses the counters' rate instead);
 - ``scc_marts_age_seconds`` and ``scc_marts_published_timestamp_seconds``: the marts the API reads, from the
-  last publish (``<data dir>/published/refresh.json``; DuckDB) or dbt's last successful build;
+  last publish (``<data dir>/published/refresh[.<warehouse>].json``) or dbt's last successful build;
 - ``scc_build_duration_seconds``, ``scc_build_failed_nodes``, ``scc_build_finished_timestamp_seconds``: dbt's
   last build (its ``run_results.json``);
 - ``scc_sync_duration_seconds``, ``scc_sync_failed``, ``scc_sync_finished_timestamp_seconds`` by source: each
@@ -104,9 +104,11 @@ class PlatformCollector:
             if not failed:
                 built_ok = finished
         published = None
-        refresh = data / "published" / "refresh.json"
-        if refresh.is_file():
-            published = _instant((json.loads(refresh.read_text()).get("published") or {}).get("at"))
+        for refresh in (data / "published" / f"refresh.{warehouse_key(self.settings)}.json",
+                        data / "published" / "refresh.json"):  # one per warehouse, or the one of earlier versions
+            if refresh.is_file():
+                published = _instant((json.loads(refresh.read_text()).get("published") or {}).get("at"))
+                break
         published = published or built_ok
         if published is not None:
             stamp = GaugeMetricFamily("scc_marts_published_timestamp_seconds",
