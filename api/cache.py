@@ -359,7 +359,7 @@ def invalidate_dashboards(scope: Any = None, *, reason: str = "marts refreshed",
         dropped = _local_store.invalidate(change)
         _local_store.publish(message)
         return dropped
-    log.info("invalidate_dashboards: no Redis configured and no API in this process; nothing to do")
+    log.debug("invalidate_dashboards: no Redis configured and no API in this process; nothing to do")
     return 0
 
 

@@ -3,8 +3,9 @@
 A client connects with its access token (``Authorization: Bearer …`` or ``?token=…``) and receives:
 
 - ``{"type": "hello", ...}`` and a ``{"type": "snapshot", "metrics": {...}}`` of its overview figures;
-- ``{"type": "refresh", "changed": {...}, "metrics": {...}}`` after the marts were refreshed
-  (:func:`api.cache.invalidate_dashboards`), with the figures of its scope that changed;
+- ``{"type": "refresh", "changed": {...}, "metrics": {...}, "refresh": {...}}`` after the marts were refreshed
+  (:func:`api.cache.invalidate_dashboards`), with the figures of its scope that changed and, as the
+  snapshot, when the figures are from and whether the latest refresh failed (:func:`scc.publish.refresh_status`);
 - ``{"type": "event", "kind": "big_order"|"deal_won"|..., "data": {...}}`` for notable events
   (:func:`api.cache.publish_event`) about rows its scope covers, and nothing about other rows.
 
@@ -26,6 +27,7 @@ from api.cache import scope_key_affected
 from api.deps import ReadScope
 from api.security import Scope
 from api.services.warehouse import WarehouseUnavailable
+from scc.publish import refresh_status
 
 log = logging.getLogger("scc.api.realtime")
 router = APIRouter(tags=["realtime"])
@@ -117,6 +119,7 @@ class Hub:
             for client in affected:
                 by_scope.setdefault(client.scope.key, []).append(client)
             sends = []
+            refresh = refresh_status(self.app.state.settings)  # the figures' time, whether the last refresh failed
             for clients in by_scope.values():
                 try:
                     figures = await self.metrics_for(clients[0].scope)
@@ -129,7 +132,8 @@ class Hub:
                     if figures is not None:
                         client.last = figures
                     sends.append(client.send({"type": "refresh", "reason": message.get("reason"), "changed": changed,
-                                              "metrics": figures, "at": message.get("at"), "error": note}))
+                                              "metrics": figures, "at": message.get("at"), "error": note,
+                                              "refresh": refresh}))
             await asyncio.gather(*sends)
             metrics.pushes.labels("refresh").inc(len(sends))
             self._warm()
@@ -148,7 +152,8 @@ async def dashboard_socket(websocket: WebSocket, scope: ReadScope) -> None:
                            "territory": scope.territory, "worker": os.getpid()})
         try:
             client.last = await hub.metrics_for(scope)
-            await client.send({"type": "snapshot", "metrics": client.last})
+            await client.send({"type": "snapshot", "metrics": client.last,
+                               "refresh": refresh_status(websocket.app.state.settings)})
         except WarehouseUnavailable as error:
             await client.send({"type": "snapshot", "metrics": None, "error": str(error)})
         while True:

@@ -456,8 +456,10 @@ def build(
         console.print(f"[red]{error}")
         raise typer.Exit(1) from error
     console.print(_build_summary(summary))
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning: {warning.resource_type} {warning.name}[/]: {warning.message}", soft_wrap=True)
     for failure in summary.failures:
-        console.print(f"[red]{failure.resource_type} {failure.name}[/]: {failure.message}")
+        console.print(f"[red]{failure.resource_type} {failure.name}[/]: {failure.message}", soft_wrap=True)
     if summary.error:
         console.print(f"[red]{summary.error}")
     raise typer.Exit(0 if summary.success else 1)

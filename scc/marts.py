@@ -89,6 +89,11 @@ class BuildSummary:
     def failures(self) -> list[NodeResult]:
         return [r for r in self.results if r.status in {"error", "fail"}]
 
+    @property
+    def warnings(self) -> list[NodeResult]:
+        """Data tests of severity warn that found rows: data quality to look at, published all the same."""
+        return [r for r in self.results if r.status == "warn"]
+
     def as_dict(self) -> dict:
         return {
             "target": self.target, "success": self.success, "seconds": round(self.seconds, 2),
@@ -246,9 +251,9 @@ def build(
         # dropped and the dashboards pushed the same way as after a Dagster run (scc.publish).
         started = time.perf_counter()
         try:
-            summary.notified = marts_published(
-                [r.name for r in summary.results if r.resource_type == "model" and r.ok], by="scc build",
-                settings=settings)
+            marts = [r.name for r in summary.results
+                     if r.resource_type == "model" and r.ok and r.name.startswith(("dim_", "fct_"))]
+            summary.notified = marts_published(marts, by="scc build", settings=settings)
             summary.published = summary.notified["published"]
         except Exception as error:  # noqa: BLE001 - reported as the build's failure
             summary.success = False

@@ -8,7 +8,7 @@ dashboard cache and makes every API worker push the changed figures to its WebSo
 insights. :func:`refresh_failed` records a build that failed (nothing published) and tells the dashboards,
 which then say "figures as of 09:12; the latest refresh failed" (:func:`refresh_status`).
 
-The record is ``<data dir>/published/refresh.json``, written whole (a reader sees the old or the new one).
+The record is ``<data dir>/published/refresh.<warehouse>.json`` (``refresh.duckdb.json``), written whole (a reader sees the old or the new one).
 Telling the API is best effort: a missing API or Redis never fails a build; the outcome says what happened.
 """
 
@@ -27,7 +27,11 @@ log = logging.getLogger("scc.publish")
 
 
 def status_path(settings: Settings | None = None) -> Path:
-    return (settings or get_settings()).data_dir / "published" / "refresh.json"
+    """One record per warehouse: a failed build on PostgreSQL says nothing about the DuckDB figures."""
+    from scc.warehouse import warehouse_key
+
+    settings = settings or get_settings()
+    return settings.data_dir / "published" / f"refresh.{warehouse_key(settings)}.json"
 
 
 def refresh_status(settings: Settings | None = None) -> dict:

@@ -1,5 +1,6 @@
 -- One row per Salesforce user, with the NetSuite employee that mirrors them: the one place facts look
 -- up a rep's territory and region, and NetSuite's sales rep (an employee) becomes a Salesforce user.
+-- Every user, sellers or not: an account or a deal owned by a manager, the executive or finance is theirs.
 
 with users as (
     select * from {{ ref('stg_salesforce__users') }}
@@ -31,8 +32,12 @@ select
     users.email,
     users.title,
     users.sales_role as role,
-    users.territory,
-    users.region,
+    -- What facts are attributed to: the user's territory, or 'Unassigned' for an owner without one (the
+    -- executive, finance, the integration user), so a row they own is still scoped (execs see it).
+    coalesce(users.territory, 'Unassigned') as territory,
+    coalesce(users.region, 'Unassigned') as region,
+    users.territory as own_territory,
+    users.region as own_region,
     users.manager_id,
     users.quarterly_quota,
     users.is_active,

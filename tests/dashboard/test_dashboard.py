@@ -423,6 +423,30 @@ def test_the_live_connection_comes_back_by_itself(open_dashboard):
     page.assert_clean_console()
 
 
+def test_a_failed_refresh_says_when_the_figures_are_from(open_dashboard):
+    """A build that fails publishes nothing: the open page keeps its figures and says since when, and the
+    next good publish takes the banner away, both pushed over the live connection."""
+    import datetime as dt
+
+    from scc.publish import marts_published, refresh_failed, refresh_status
+
+    page = open_dashboard("refresh-failed")
+    page.login("sales_exec")
+    page.open_tab("overview")
+    page.wait_js("Number(document.body.dataset.liveMessages || 0) >= 1", what="the first snapshot")
+    assert not page.page.is_visible("#refresh-banner")
+    as_of = dt.datetime.fromisoformat(refresh_status()["figures_as_of"]).astimezone(dt.timezone.utc)
+    assert refresh_failed("dbt build failed: test assert_facts_scoped_to_a_rep", by="scc build")
+    page.wait_js("!document.querySelector('#refresh-banner').hidden", timeout=20, what="the failed refresh banner")
+    text = page.page.inner_text("#refresh-banner")
+    clock = as_of.strftime("%I:%M %p")  # the browser's locale (en-US) and time zone (UTC)
+    assert text == f"Figures as of {clock}; the latest refresh failed.", text
+    assert page.kpi_value("pending-orders") is not None  # the figures stay on screen
+    marts_published(["fct_orders"], by="scc build")
+    page.wait_js("document.querySelector('#refresh-banner').hidden", timeout=20, what="the banner to go")
+    page.assert_clean_console()
+
+
 def test_the_api_docs_render_with_the_network_cut(open_dashboard, api):
     """/docs (Swagger UI) and /redoc (ReDoc) draw the API's endpoints with nothing but this server: every
     request elsewhere is cut (and recorded), as on a laptop without internet."""

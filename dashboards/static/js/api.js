@@ -1,5 +1,6 @@
 // The API client: JSON over fetch with the bearer token, the API's error details as messages, a retry
-// after 429/503 (honouring Retry-After), and one hook when the token is no longer accepted (401).
+// after 429/503 (honouring Retry-After), one hook when the token is no longer accepted (401) and one for the
+// refresh status every dashboard answer carries (the banner when the latest refresh failed).
 
 export class ApiError extends Error {
   constructor(status, message, body) {
@@ -21,7 +22,7 @@ function detailOf(status, body) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createApi({ token, onUnauthorized }) {
+export function createApi({ token, onUnauthorized, onRefreshStatus }) {
   async function request(method, path, { json, form, retries = 2, raw = false } = {}) {
     const headers = { Accept: "application/json" };
     const bearer = token();
@@ -53,6 +54,8 @@ export function createApi({ token, onUnauthorized }) {
     }
     if (response.status === 401 && bearer) onUnauthorized?.(detailOf(401, data));
     if (!response.ok) throw new ApiError(response.status, detailOf(response.status, data), data);
+    // every dashboard answer says when its figures are from and whether the latest refresh failed
+    if (data && typeof data === "object" && data.refresh && typeof data.refresh === "object") onRefreshStatus?.(data.refresh);
     return data;
   }
 

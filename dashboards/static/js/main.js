@@ -14,6 +14,7 @@ import { createOrders } from "./tabs/orders.js";
 import { createCustomers } from "./tabs/customers.js";
 import { createProducts } from "./tabs/products.js";
 import { createAssistant } from "./tabs/assistant.js";
+import { showRefreshStatus } from "./refresh.js";
 
 const TOKEN_KEY = "scc.token";
 const PREFS_KEY = "scc.prefs";
@@ -52,6 +53,7 @@ function setToken(token) {
 const api = createApi({
   token: () => state.token,
   onUnauthorized: (detail) => signOut(`Please sign in again (${detail}).`),
+  onRefreshStatus: showRefreshStatus,
 });
 
 /** performance marks the benchmarks read: scc:<tab>:first-render and scc:<tab>:ready (once per page). */
@@ -218,6 +220,7 @@ function setLiveStatus(status, delay) {
 function onLiveMessage(message) {
   document.body.dataset.liveMessages = String(Number(document.body.dataset.liveMessages || 0) + 1);
   if (message.type === "snapshot" || message.type === "refresh") {
+    showRefreshStatus(message.refresh);
     state.tabs.overview?.onLive?.(message);
     if (message.type === "refresh" && message.changed && Object.keys(message.changed).length) {
       // the marts changed for this scope: reload what is on screen now, the rest when it is next shown
