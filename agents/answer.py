@@ -216,7 +216,9 @@ def describe_result(title: str, columns: list[str], rows: list, *, kind: str = "
     more = " (first rows shown; there are more)" if truncated else ""
     if kind == "list" or label_idx is None or value_idx is None:
         total = ""
-        amount_idx = next((i for i in numeric if re.search(r"amount|revenue|value|pipeline", columns[i])), None)
+        # what is owed, when a list shows it beside the original amount (open invoices: their remaining amount)
+        amount_idx = next((i for i in numeric if re.search(r"remaining|balance_due|amount_due", columns[i])),
+                          next((i for i in numeric if re.search(r"amount|revenue|value|pipeline", columns[i])), None))
         if amount_idx is not None:
             total = f", totalling {money(sum(float(r[amount_idx] or 0) for r in rows))}"
         return f"{title}: {len(rows)} row{'s' if len(rows) != 1 else ''}{total}{more}."

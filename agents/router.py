@@ -64,14 +64,23 @@ ORDER_STATUS_PHRASES = [
     ("fulfilled", ("group", "fulfilled")), ("shipped", ("group", "fulfilled")), ("delivered", ("group", "fulfilled")),
     ("complete", ("group", "fulfilled")), ("completed", ("group", "fulfilled")),
     ("cancelled", ("group", "cancelled")), ("canceled", ("group", "cancelled")), ("billed", ("status", "billed")),
-    ("pending", ("group", "pending")), ("awaiting approval", ("status", "pending_approval")),
+    ("awaiting approval", ("status", "pending_approval")), ("waiting for approval", ("status", "pending_approval")),
+    ("waiting on approval", ("status", "pending_approval")), ("needs approval", ("status", "pending_approval")),
+    ("need approval", ("status", "pending_approval")), ("to be approved", ("status", "pending_approval")),
+    ("unapproved", ("status", "pending_approval")), ("ready to bill", ("status", "pending_billing")),
+    ("ready for billing", ("status", "pending_billing")), ("to be billed", ("status", "pending_billing")),
+    ("awaiting billing", ("status", "pending_billing")), ("not yet billed", ("status", "pending_billing")),
+    ("unbilled", ("status", "pending_billing")), ("ready to ship", ("status", "pending_fulfillment")),
+    ("to be shipped", ("status", "pending_fulfillment")), ("awaiting fulfillment", ("status", "pending_fulfillment")),
+    ("awaiting shipment", ("status", "pending_fulfillment")),
+    ("pending", ("group", "pending")),
 ]
 HEALTH_PHRASES = [("at risk", "at_risk"), ("at-risk", "at_risk"), ("declining", "declining"),
                   ("shrinking", "declining"), ("dropping", "declining"), ("falling", "declining"),
                   ("healthy", "healthy"), ("inactive", "inactive"), ("dormant", "inactive"),
                   ("churned", "inactive"), ("new", "new")]
 FORECAST_PHRASES = [("best case", "Best Case"), ("commit", "Commit"), ("omitted", "Omitted")]
-INVOICE_OVERDUE = r"\b(overdue|past due|late payment|unpaid)\b"
+INVOICE_OVERDUE = r"\b(overdue|past due|late payment)\b"  # (unpaid is open: due or not yet)
 INVOICE_OPEN = r"\b(open|outstanding|unpaid) (invoices?|receivables?|balance)\b|\breceivables?\b"
 INVOICE_PAID = r"\bpaid invoices?\b"
 DEAL_WON = r"\b(won|wins|win|winning|closed[- ]won)\b"

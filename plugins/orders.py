@@ -293,13 +293,19 @@ class OrdersAgent(Agent):
         open_ = ents.invoice_status == "open" or has_word(q, r"\bowe|outstanding|receivable|unpaid")
         count = has_word(q, r"\bhow many\b|\bnumber of\b")
         total = has_word(q, r"\bhow much\b|\btotal\b|\bsum\b|\bbillings?\b|\binvoiced\b") and not has_word(q, r"\bshow\b|\blist\b|\bwhich\b")
-        if overdue:
+        late = search(r"\b(?:more than|over|at least)\s+(\d+)\s+days?\s+(?:overdue|past due|late)\b", q)
+        if late:  # "more than 30 days overdue"
+            overdue = True
+            conds.append(f"i.status = 'open' AND i.days_overdue {'>=' if 'least' in late.group(0) else '>'} "
+                         f"{int(late.group(1))}")
+        elif overdue:
             conds.append("i.status = 'open' AND i.days_overdue > 0")
         elif open_:
             conds.append("i.status = 'open'")
         elif ents.invoice_status == "paid":
             conds.append("i.status = 'paid'")
-        label = "Overdue invoices" if overdue else "Open invoices" if open_ else "Invoices"
+        label = (f"Invoices {late.group(0)}" if late else "Overdue invoices" if overdue else "Open invoices" if open_
+                 else "Invoices")
         if ents.group_by:
             group = ents.group_by[0]
             b = breakdown(group, "i", date_col="invoice_date", fact="fct_invoices")
