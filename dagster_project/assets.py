@@ -317,7 +317,7 @@ def make_dbt_assets(manifest: Path):
                     yield event
         except Exception as error:
             # Nothing is published: the dashboards keep the last good figures and say the refresh failed.
-            notify.build_failed(context.run_id, f"dbt build failed: {error}")
+            notify.build_failed(context.run.run_id, f"dbt build failed: {error}")
             raise
         build_seconds = time.perf_counter() - started
         if refreshed:

@@ -107,3 +107,38 @@ def test_a_mart_older_than_its_policy_fails_its_freshness_check(definitions):
         stale = evaluate(now + window + dt.timedelta(minutes=1))
         assert len(stale) == 1 and not stale[0].passed
         assert stale[0].severity.value == "ERROR"
+
+
+def test_a_failed_dbt_build_in_dagster_fails_the_run_and_says_so_on_the_dashboards(definitions, materialized):
+    """A broken invariant (a deal whose owner Salesforce does not have) fails the run's dbt step, nothing
+    is published, and the dashboards' record says the latest refresh failed."""
+    from scc.publish import refresh_status
+    from scc.warehouse import connect
+    from tests.marts.conftest import build_or_fail
+
+    dbt_keys = definitions.get_assets_def(AssetKey(["marts", "fct_opportunities"])).keys
+    with connect() as warehouse:
+        deal, owner = warehouse.execute(
+            "SELECT id, owner_id FROM raw_salesforce.opportunity ORDER BY id LIMIT 1").fetchone()
+    as_of = refresh_status()["figures_as_of"]
+
+    def set_owner(value: str) -> None:
+        with connect(read_only=False) as warehouse:
+            warehouse.execute("UPDATE raw_salesforce.opportunity SET owner_id = ? WHERE id = ?", [value, deal])
+
+    set_owner("005000000000999ZZZ")
+    try:
+        with DagsterInstance.ephemeral() as instance:
+            result = materialize([*definitions.assets, *definitions.asset_checks], instance=instance,
+                                 resources=definitions.resources, selection=AssetSelection.assets(*dbt_keys),
+                                 raise_on_error=False)
+        assert not result.success  # the run is failed in the console, its dbt step with it
+        failed_steps = {e.step_key for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE}
+        assert any("dbt_models" in (step or "") for step in failed_steps), failed_steps
+        status = refresh_status()
+        assert status["last_refresh_failed"] and status["failed_by"].startswith("Dagster run")
+        assert status["figures_as_of"] == as_of  # nothing published
+    finally:
+        set_owner(owner)
+        build_or_fail()
+    assert not refresh_status()["last_refresh_failed"]
