@@ -150,7 +150,7 @@ def compute_insights(scope: Scope | None = None, *, settings=None, today: dt.dat
             report.errors[name] = f"{type(error).__name__}: {error}"
         finally:
             report.timings[name] = round(time.perf_counter() - t0, 4)
-    report.insights = sorted(found.values(), key=lambda i: i.rank)
+    report.insights = merge_stories(sorted(found.values(), key=lambda i: i.rank))
     report.queries = ctx.queries
     if narrate and report.insights:
         from agents.insights.narrative import narrate_with_llm
@@ -163,6 +163,49 @@ def compute_insights(scope: Scope | None = None, *, settings=None, today: dt.dat
                 _cache.clear()
             _cache[key] = (time.monotonic(), report)
     return report
+
+
+def merge_stories(insights: list[Insight]) -> list[Insight]:
+    """Insights about the same metric of the same book in different periods, as one story.
+
+    "Win rate fell in Q3" and "win rate rose in Q4 so far" side by side read as a contradiction; together they
+    are one line: "Win rate fell … in Q3; then rose … in Q4 so far". The story keeps the latest insight's
+    identity (its id, so a notice already sent is not sent again), the highest severity of its parts, every
+    part's evidence, and the parts' facts in order (``facts["story"]``). ``insights`` is in rank order; so is
+    the result, each story where its most severe part was.
+    """
+    import dataclasses
+
+    def story_key(insight: Insight):
+        metric = insight.facts.get("metric")
+        return (insight.kind, metric, insight.rep_id, insight.territory) if metric and insight.period else None
+
+    groups: dict[tuple, list[Insight]] = {}
+    for insight in insights:
+        key = story_key(insight)
+        if key is not None:
+            groups.setdefault(key, []).append(insight)
+    out: list[Insight] = []
+    for insight in insights:
+        group = groups.get(story_key(insight)) if story_key(insight) is not None else None
+        if not group or len(group) == 1:
+            out.append(insight)
+            continue
+        if group[0] is not insight:
+            continue  # told with the story, where its most severe part stands
+        parts = sorted(group, key=lambda i: (i.period or {}).get("start", ""))
+        latest = parts[-1]
+        headline = parts[0].headline + "".join(
+            f"; then {part.headline[:1].lower()}{part.headline[1:]}" for part in parts[1:])
+        out.append(dataclasses.replace(
+            latest, headline=headline,
+            severity=max((p.severity for p in parts), key=lambda sev: SEVERITY_RANK[sev]),
+            narrative=" ".join(p.narrative or p.headline for p in parts),
+            evidence=[e for p in parts for e in p.evidence], score=max(float(p.score or 0) for p in parts),
+            facts={**latest.facts, "story": [{**p.facts, "direction": p.direction, "headline": p.headline}
+                                             for p in parts]},
+            period={"start": (parts[0].period or {}).get("start"), "end": (latest.period or {}).get("end")}))
+    return out
 
 
 def insights_payload(scope: Scope, *, settings=None, limit: int | None = None, evidence: bool = True) -> dict:

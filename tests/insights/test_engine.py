@@ -212,3 +212,25 @@ def test_the_api_insights_endpoint_answers_from_the_engine(planted):
 
     with pytest.raises(ScopeError):  # a manager without a territory has no scope at all (issue 17.5)
         ApiScope(user="t", role="sales_manager", rep_id=None, territory=None)
+
+
+def test_insights_about_one_metric_in_two_periods_are_one_story(planted):
+    from agents.insights.engine import merge_stories
+
+    def part(severity, start, headline, score):
+        return Insight(kind="win_rate_change", severity=severity, headline=headline, action="Look at it.",
+                       key=f"win_rate:{start}", facts={"metric": "win_rate", "period": start}, score=score,
+                       period={"start": start, "end": start})
+
+    q3 = part("high", "2026-07-01", "Win rate fell 5.1 points to 20.8% in Q3", 10)
+    q4 = part("medium", "2026-10-01", "Win rate rose 3.0 points to 23.8% in Q4 so far", 5)
+    other = Insight(kind="stock_out", severity="medium", headline="HAT-1 runs out", action="Order more.", key="HAT-1")
+    (story, rest) = merge_stories([q3, other, q4])
+    assert story.headline == "Win rate fell 5.1 points to 20.8% in Q3; then win rate rose 3.0 points to 23.8% in Q4 so far"
+    assert story.severity == "high" and story.id == q4.id and [f["period"] for f in story.facts["story"]] == [
+        "2026-07-01", "2026-10-01"]
+    assert rest is other
+    # and on the planted company, no two insights tell the same metric of the same book apart
+    report = compute_insights(Scope.all(), use_cache=False)
+    told = [(i.kind, i.facts.get("metric"), i.rep_id, i.territory) for i in report.insights if i.facts.get("metric")]
+    assert len(told) == len(set(told)), told

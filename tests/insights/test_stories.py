@@ -14,8 +14,19 @@ def report(planted):
     return compute_insights(Scope.all(), settings=planted, use_cache=False)
 
 
+def parts(insight):
+    """An insight, or the parts of a story told as one (the same metric over two periods: engine.merge_stories),
+    each with its own facts, direction and headline."""
+    from types import SimpleNamespace
+
+    if not insight.facts.get("story"):
+        return [insight]
+    return [SimpleNamespace(facts=part, direction=part["direction"], headline=part["headline"])
+            for part in insight.facts["story"]]
+
+
 def one(report, kind, **facts):
-    found = [i for i in report.of_kind(kind) if all(i.facts.get(k) == v for k, v in facts.items())]
+    found = [p for i in report.of_kind(kind) for p in parts(i) if all(p.facts.get(k) == v for k, v in facts.items())]
     assert found, (f"no {kind} insight with {facts}; {kind} insights: "
                    + "; ".join(i.headline for i in report.of_kind(kind)))
     assert len(found) == 1, [i.headline for i in found]
