@@ -115,6 +115,12 @@ def display_name(column: str) -> str:
     return column
 
 
+# Figures whose sum over rows means nothing (a rate, an average, a date, a price): never totalled, never
+# taken as 0 when there is nothing to average.
+NOT_ADDITIVE = re.compile(r"rate|ratio|share|avg|average|median|mean|min|max|percent|pct|days|probability|"
+                          r"attainment|coverage|price|date|hhi", re.I)
+
+
 def date_text(column: str, value: dt.date) -> str:
     """A date as a reader says it, at its column's grain: "Nov 2025", "Q1 2026", "2026", "4 May 2026"."""
     day = value.date() if isinstance(value, dt.datetime) else value

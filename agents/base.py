@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from agents.answer import Answer, chart_for, describe_result, display_name
+from agents.answer import NOT_ADDITIVE, Answer, chart_for, describe_result, display_name
 from agents.catalog import Catalog
 from agents.compose import rank_plan
 from agents.entities import Vocabulary
@@ -246,10 +246,6 @@ class AgentContext:
         from agents.llm import answer_with_llm
 
         return answer_with_llm(self, agent, route)
-
-
-NOT_ADDITIVE = re.compile(r"rate|ratio|share|avg|average|median|mean|min|max|percent|pct|days|probability|"
-                          r"attainment|coverage|price|date|hhi", re.I)
 
 
 def zero_empty_totals(result: QueryResult, plan: Plan) -> QueryResult:

@@ -380,18 +380,15 @@ def whole_of(entities, share: Share):
     return copy
 
 
-ADDITIVE = re.compile(r"rate|ratio|share|avg|average|median|percent|pct|days|probability|attainment", re.I)
-
-
 def share_by_group(question: str, answer):
     """Each group's share of the groups' total, beside each additive figure of a breakdown (an amount, a
     count; never a rate or an average, whose total means nothing). None when the breakdown has none."""
-    from agents.answer import Answer
+    from agents.answer import NOT_ADDITIVE, Answer
 
     if not (answer.ok and answer.rows and answer.columns):
         return None
     numeric = [i for i, column in enumerate(answer.columns)
-               if not ADDITIVE.search(column) and all(isinstance(r[i], (int, float)) and not isinstance(r[i], bool)
+               if not NOT_ADDITIVE.search(column) and all(isinstance(r[i], (int, float)) and not isinstance(r[i], bool)
                                                        or r[i] is None for r in answer.rows)
                and any(r[i] is not None for r in answer.rows)]
     labels = [i for i in range(len(answer.columns)) if i not in numeric]

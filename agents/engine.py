@@ -242,10 +242,8 @@ def answer_share(route: Route, share, context: AgentContext, corrections) -> Ans
                                     composed=list(share.words)), context, corrections)
         combined = share_by_group(route.text, answer)
         if combined is None:
-            return answer if not answer.ok else Answer(
-                question=route.text, text="I can give each group's share of an amount or a count, not of this "
-                "figure: ask for the breakdown on its own.", path="planner", agent=route.agent, intent="clarify",
-                error="clarify")
+            return answer if not answer.ok else _no_share(route, "I can give each group's share of an amount or a "
+                                                          "count, not of this figure: ask for the breakdown on its own.")
         combined.reading = answer.reading
         return combined
     part_route = Route(text=text, agent=route.agent, entities=route.entities, scores=route.scores,
@@ -256,12 +254,15 @@ def answer_share(route: Route, share, context: AgentContext, corrections) -> Ans
     combined = share_answer(route.text, share, part, whole)
     if combined is None:
         failed = part if not part.ok else whole
-        return failed if not failed.ok else Answer(
-            question=route.text, text="I can give the share of one figure, and this question gives a list: ask "
-            "for the part and the whole on their own.", path="planner", agent=route.agent, intent="clarify",
-            error="clarify")
+        return failed if not failed.ok else _no_share(route, "I can give the share of one figure, and this question "
+                                                      "gives a list: ask for the part and the whole on their own.")
     combined.reading = part.reading
     return combined
+
+
+def _no_share(route: Route, text: str) -> Answer:
+    """A share the answers cannot give: said, with no figure."""
+    return Answer(question=route.text, text=text, path="planner", agent=route.agent, intent="clarify", error="clarify")
 
 
 def _other_side_words(comparison, side) -> list[str]:

@@ -21,7 +21,7 @@ import contextlib
 import json
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -29,8 +29,9 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from api.routes.lists import OrderLineIn
 from api.security import AuthError, Scope, decode_access_token
 from scc.config import Settings
 
@@ -67,10 +68,10 @@ class Runtime:
     caller: Scope | None = None
     app: Any = None
     transport: str = "stdio"
-    page_rows: int = field(init=False)
 
-    def __post_init__(self):
-        self.page_rows = max(1, self.settings.mcp_page_rows)
+    @property
+    def page_rows(self) -> int:
+        return max(1, self.settings.mcp_page_rows)
 
 
 # --- who is calling ---------------------------------------------------------------------------------
@@ -173,12 +174,6 @@ def table_page(columns: list[str], rows: list, offset: int, size: int, *, comple
 # --- the tools --------------------------------------------------------------------------------------
 
 
-def _agent_scope(scope: Scope):
-    from agents.scope import Scope as AgentScope
-
-    return AgentScope(role=scope.role, rep_id=scope.rep_id, territory=scope.territory)
-
-
 def ask_tool(runtime: Runtime, scope: Scope, question: str, conversation_id: str | None, offset: int) -> dict:
     from api.services import ask as agents
 
@@ -217,23 +212,20 @@ def ask_tool(runtime: Runtime, scope: Scope, question: str, conversation_id: str
 
 
 def _last_answer(runtime: Runtime, scope: Scope, conversation_id: str) -> dict | None:
-    from sqlalchemy import select
+    """The caller's last answer in the conversation, with the question as asked (the app database keeps it)."""
+    from api.services.ask import AppConversationStore, agent_scope
 
-    from api.models import Conversation
-
-    with runtime.db.session() as session:
-        row = session.scalars(select(Conversation).where(Conversation.conversation_id == conversation_id,
-                                                         Conversation.user_id == scope.user)
-                              .order_by(Conversation.turn.desc()).limit(1)).first()
-    return dict(row.answer or {}, question=row.question) if row is not None else None
+    turn = AppConversationStore(runtime.db, scope, agent_scope(scope).key).last_turn(conversation_id)
+    return dict(turn["answer"] or {}, question=turn["question"]) if turn is not None else None
 
 
 def guarded_rows(runtime: Runtime, scope: Scope, sql: str):
     """Run SQL through the agents' guard with the caller's scope: read-only, marts only, a row and time budget."""
     from agents.catalog import get_catalog
     from agents.guard import run_sql
+    from api.services.ask import agent_scope
 
-    return run_sql(sql, _agent_scope(scope), get_catalog(runtime.settings), settings=runtime.settings)
+    return run_sql(sql, agent_scope(scope), get_catalog(runtime.settings), settings=runtime.settings)
 
 
 def run_sql_tool(runtime: Runtime, scope: Scope, sql: str, offset: int) -> dict:
@@ -304,12 +296,9 @@ def draft_order_tool(runtime: Runtime, scope: Scope, sentence: str | None, custo
     if not scope.can_write:
         raise McpToolError(f"the role {scope.role} is read-only: it cannot draft orders")
     if lines:
-        order = {"customer": {"customer_id": None, "query": customer},
-                 "lines": [{"product_id": None, "query": line["product"], "quantity": line["quantity"],
-                            "unit_price": line.get("unit_price")} for line in lines],
-                 "memo": memo}
         if not customer:
             raise McpToolError("name the customer the order is for")
+        order = writepath.requested_order(None, customer, lines, memo)
         draft = writepath.create(runtime.db, scope, order, sentence=sentence, settings=runtime.settings,
                                  extraction={"by": "mcp lines"})
     elif sentence and sentence.strip():
@@ -331,14 +320,6 @@ def draft_order_tool(runtime: Runtime, scope: Scope, sentence: str | None, custo
 
 
 # --- the server -------------------------------------------------------------------------------------
-
-
-class OrderLine(BaseModel):
-    """One line of an order given as data (draft_order's ``lines``)."""
-
-    product: str = Field(min_length=1, max_length=200, description="The item: a name, SKU or words ('blue hats').")
-    quantity: float = Field(gt=0, le=10_000_000, description="How many.")
-    unit_price: float | None = Field(None, ge=0, le=10_000_000, description="Price each; omit for the list price.")
 
 
 Offset = Annotated[int, Field(ge=0, description="Row to start from (the next_offset of the previous page).")]
@@ -440,13 +421,13 @@ def build_server(runtime: Runtime) -> MCPServer:
         sentence: Annotated[str | None, Field(max_length=1000, description=(
             "The order in words: 'Disney, 500 hats at $50 each and 20 tumblers at $12'."))] = None,
         customer: Annotated[str | None, Field(max_length=200, description="Or: the customer's name ...")] = None,
-        lines: Annotated[list[OrderLine] | None, Field(max_length=100, description="... and the lines.")] = None,
+        lines: Annotated[list[OrderLineIn] | None, Field(max_length=100, description="... and the lines.")] = None,
         memo: Annotated[str | None, Field(max_length=1000, description="A note on the order.")] = None,
     ) -> dict[str, Any]:
         """Prepare a sales order as a draft: the customer and items are matched, prices, stock and credit are
         checked, and the draft is saved for review. It is NOT sent to NetSuite: a person approves it in the
         dashboard (review_url) or the API. Read-only roles (finance) cannot draft."""
-        plain_lines = [line.model_dump() for line in lines] if lines else None
+        plain_lines = [line.model_dump(exclude_none=True) for line in lines] if lines else None
         args = {"sentence": sentence, "customer": customer, "lines": plain_lines, "memo": memo}
         return await _call(runtime, ctx, "draft_order", args, lambda scope: draft_order_tool(
             runtime, scope, sentence, customer, plain_lines, memo))

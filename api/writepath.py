@@ -499,6 +499,15 @@ def _apply(tx: Transaction, draft: dict, checks: dict, valid: bool) -> None:
     tx.territory = customer.get("territory") if tx.customer_id else None
 
 
+def requested_order(customer_id: str | None, customer: str | None, lines: list[dict], memo: str | None) -> dict:
+    """An order given as data (a form, an MCP client), in the shape :func:`create` takes: lines of
+    ``product_id`` or ``product`` (words to match), ``quantity`` and ``unit_price``."""
+    return {"customer": {"customer_id": customer_id, "query": customer},
+            "lines": [{"product_id": line.get("product_id"), "query": line.get("product"), "quantity": line["quantity"],
+                       "unit_price": line.get("unit_price")} for line in lines],
+            "memo": memo}
+
+
 def create(db: Database, scope: Scope, request: dict, sentence: str | None = None,
            settings: Settings | None = None, extraction: dict | None = None) -> dict:
     """A new draft from a requested order (already extracted from the sentence, if any)."""

@@ -103,14 +103,9 @@ class OrderIn(BaseModel):
 @router.post("/orders", status_code=201, summary="Start a sales order: a checked draft to review and approve")
 def create_order(request: Request, body: OrderIn, scope: WriteScope) -> dict:
     from api.routes.transactions import run_write
-    from api.writepath import create
+    from api.writepath import create, requested_order
 
-    order = {
-        "customer": {"customer_id": body.customer_id, "query": body.customer},
-        "lines": [{"product_id": line.product_id, "query": line.product, "quantity": line.quantity,
-                   "unit_price": line.unit_price} for line in body.lines],
-        "memo": body.memo,
-    }
+    order = requested_order(body.customer_id, body.customer, [line.model_dump() for line in body.lines], body.memo)
     return run_write(lambda: create(request.app.state.db, scope, order, settings=request.app.state.settings))
 
 

@@ -17,7 +17,8 @@ from scc.config import Settings
 log = logging.getLogger("scc.api.ask")
 
 
-def _agent_scope(scope: Scope):
+def agent_scope(scope: Scope):
+    """The agents' scope (agents.Scope) of an API caller."""
     from agents.scope import Scope as AgentScope
 
     return AgentScope(role=scope.role, rep_id=scope.rep_id, territory=scope.territory)
@@ -127,12 +128,12 @@ def ask(question: str, scope: Scope, *, db, conversation_id: str | None = None,
     entry = _entry_point("agents", "ask")
     if entry is None:
         raise AgentsUnavailable("the question-answering agents are not installed")
-    agent_scope = _agent_scope(scope)
-    store = AppConversationStore(db, scope, agent_scope.key)
-    if conversation_id and store.owner(conversation_id) not in (None, agent_scope.key):
+    scope_of_agents = agent_scope(scope)
+    store = AppConversationStore(db, scope, scope_of_agents.key)
+    if conversation_id and store.owner(conversation_id) not in (None, scope_of_agents.key):
         raise ConversationNotFound(conversation_id)
     try:
-        answer = entry(question, agent_scope, conversation_id=conversation_id, settings=settings, store=store)
+        answer = entry(question, scope_of_agents, conversation_id=conversation_id, settings=settings, store=store)
     except Exception as error:  # noqa: BLE001 - the agents promise an answer for every question; keep it
         log.exception("agents.ask failed on %r", question[:200])
         return {"question": question, "text": "Sorry, something went wrong while answering that question.",
@@ -148,7 +149,7 @@ def insights(scope: Scope, settings: Settings | None = None) -> dict:
     entry = _entry_point("agents.insights", "insights_payload")  # the insights engine (agents/insights/)
     if entry is not None:  # (a scope always names its book: api.security.Scope refuses one that does not)
         try:
-            data = _jsonable(entry(_agent_scope(scope), settings=settings))
+            data = _jsonable(entry(agent_scope(scope), settings=settings))
             items = data if isinstance(data, list) else data.get("insights", [])
             return {**({} if isinstance(data, list) else data), "source": "agents",
                     "insights": [_jsonable(i) for i in items]}
@@ -158,7 +159,7 @@ def insights(scope: Scope, settings: Settings | None = None) -> dict:
     ask_entry = _entry_point("agents", "ask")
     if ask_entry is not None:  # the insights agent's summary, as it would answer in the chat
         try:
-            answer = _jsonable(ask_entry("what should I worry about?", _agent_scope(scope), settings=settings,
+            answer = _jsonable(ask_entry("what should I worry about?", agent_scope(scope), settings=settings,
                                          store=_NoConversation()))
             out["summary"] = answer.get("text")
             out["source"] = "built-in + insights agent"
@@ -269,7 +270,7 @@ def extract_order(sentence: str, scope: Scope, settings: Settings | None = None)
     entry = _entry_point("agents", "draft_order")
     if entry is not None:
         try:
-            draft = _jsonable(entry(sentence, _agent_scope(scope), settings=settings))
+            draft = _jsonable(entry(sentence, agent_scope(scope), settings=settings))
             request = _request_from_agent(draft, parsed)
             if request["lines"]:
                 return request, {"by": "transactions agent", "problems": draft.get("problems") or []}

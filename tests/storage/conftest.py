@@ -3,6 +3,7 @@ process on a free loopback port, over real HTTP, with one bucket; stopped by its
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ def s3_server(tmp_path_factory):
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-                               env={**__import__("os").environ, **CREDENTIALS})
+                               env={**os.environ, **CREDENTIALS})
     server = S3Server(f"http://127.0.0.1:{port}", BUCKET)
     try:
         wait_for(lambda: httpx.get(server.endpoint + "/moto-api/", timeout=2, trust_env=False).status_code == 200,
